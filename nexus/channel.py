@@ -1,0 +1,259 @@
+"""The channel half of the plugin contract: the class a channel plugin subclasses, what the
+host hands it, and the errors it raises.
+
+A plugin registers its :class:`Channel` subclasses through the ``nexus_register_channel_types``
+hook. The host then makes one instance per configured channel (two WhatsApp numbers are two
+instances of one class) and drives it:
+
+* ``start()`` in every process that runs the channel, then ``run()`` (if the class overrides
+  it) in exactly one process across the whole cluster, then ``stop()`` at shutdown;
+* ``handle_webhook()`` for each request to ``/webhooks/<type>/<name>``;
+* ``send()`` from the delivery worker, for each reply.
+
+This module imports nothing of the host.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+from nexus.types import (
+    InboundEdit,
+    InboundMessage,
+    InboundReaction,
+    OutboundMessage,
+    Receipt,
+    SendResult,
+    StatusUpdate,
+)
+
+__all__ = [
+    "Channel",
+    "ChannelConfig",
+    "ChannelError",
+    "ChannelHost",
+    "PermanentError",
+    "RateLimit",
+    "RetryableError",
+    "WebhookRequest",
+    "WebhookResponse",
+]
+
+
+class ChannelConfig(BaseModel):
+    """Base for a channel type's settings schema.
+
+    Unknown keys are errors, so an operator's typo is caught at start-up. Declare secrets as
+    ``pydantic.SecretStr``: ``nexus config check`` masks them, and operators may set them from
+    the environment (``NEXUS_CHANNELS__<NAME>__<KEY>``) instead of the TOML file.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """How fast the host may call :meth:`Channel.send`. A burst is paced, never failed.
+
+    :param per_second: sends per second across the whole channel instance (all processes).
+    :param per_recipient_per_second: sends per second to one recipient.
+    """
+
+    per_second: float | None = None
+    per_recipient_per_second: float | None = None
+
+
+class ChannelError(Exception):
+    """Base of the errors :meth:`Channel.send` raises. ``code`` and ``message`` are shown to
+    agents on the failed message, so make them readable."""
+
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class RetryableError(ChannelError):
+    """A transient failure (network error, timeout, 5xx, rate limit): the host retries with
+    exponential backoff and jitter, waiting at least ``retry_after`` seconds when given."""
+
+    retryable = True
+
+    def __init__(
+        self, message: str, *, code: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class PermanentError(ChannelError):
+    """A failure that retrying cannot fix (invalid recipient, messaging window closed, bot
+    blocked by the user): the message fails at once with this reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """A framework-neutral view of a webhook request. ``body`` is the exact bytes received, so
+    signatures can be checked before any parsing. Header names are lower-case."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    body: bytes
+    subpath: str = ""
+    remote_addr: str | None = None
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name.lower(), default)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookResponse:
+    """What a webhook answers. ``body`` may be bytes, text, or anything JSON-serialisable."""
+
+    status: int = 200
+    body: Any = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    content_type: str | None = None
+
+    @classmethod
+    def ok(cls, body: Any = b"") -> WebhookResponse:
+        return cls(200, body)
+
+    @classmethod
+    def error(cls, status: int, code: str, message: str) -> WebhookResponse:
+        """An error in the host's JSON error shape."""
+        return cls(status, {"error": {"code": code, "message": message, "details": {}}})
+
+
+@runtime_checkable
+class ChannelHost(Protocol):
+    """What the host gives each channel instance. Everything here is safe to call from any
+    process of the cluster."""
+
+    name: str
+    """The instance's name, as configured (``[channels.<name>]``)."""
+
+    logger: logging.Logger
+    """A logger named after the plugin and the instance."""
+
+    @property
+    def webhook_url(self) -> str | None:
+        """This instance's public webhook URL, or None when ``server.public_url`` is not set."""
+
+    async def receive(self, event: InboundMessage | InboundEdit | InboundReaction) -> Receipt:
+        """Run an inbound event through the pipeline. Returns once it is durably committed, so
+        acknowledge the provider only after this returns. Duplicates are absorbed."""
+
+    async def update_status(self, update: StatusUpdate) -> bool:
+        """Apply a delivery-status report to the outbound message it names. Returns False when
+        the message is not known (yet): the host keeps the report and applies it later."""
+
+    async def get_state(self, key: str, default: Any = None) -> Any:
+        """Read a small JSON value this instance stored (a polling offset, IMAP UIDs)."""
+
+    async def set_state(self, key: str, value: Any) -> None:
+        """Durably store a small JSON value for this instance."""
+
+    def report_error(self, message: str | None) -> None:
+        """Show a problem (or None to clear it) in the channel's status, ``/readyz`` and
+        ``GET /api/v1/channels``, without stopping the channel."""
+
+
+class Channel:
+    """Base class of a channel type. Subclass it, set ``type_name`` and ``Config``, and
+    register the class with the ``nexus_register_channel_types`` hook.
+
+    Class attributes:
+
+    ``type_name``
+        The channel type, used in config (``type = "telegram"``) and webhook URLs.
+    ``Config``
+        A :class:`ChannelConfig` subclass: the schema of one instance's settings.
+    ``env_shortcuts``
+        Environment variables that fill a setting of the single instance of this type, e.g.
+        ``{"TELEGRAM_BOT_TOKEN": "token"}``. When no instance of the type is configured and all
+        the required settings are filled this way, the host creates one named after the type.
+    ``rate_limit``
+        The default :class:`RateLimit` for sending.
+    ``send_timeout``
+        Seconds one :meth:`send` may take before the host counts it as a retryable timeout.
+    """
+
+    type_name: ClassVar[str] = ""
+    Config: ClassVar[type[ChannelConfig]] = ChannelConfig
+    env_shortcuts: ClassVar[Mapping[str, str]] = {}
+    rate_limit: ClassVar[RateLimit] = RateLimit()
+    send_timeout: ClassVar[float] = 30.0
+    description: ClassVar[str] = ""
+
+    def __init__(self, name: str, config: ChannelConfig, host: ChannelHost) -> None:
+        self.name = name
+        self.config = config
+        self.host = host
+
+    async def start(self) -> None:
+        """Prepare the instance: open clients, check credentials, register webhooks.
+
+        Called once in every process that uses the channel (API processes and workers). Raise to
+        mark this instance failed, with the exception's text as the reason; other channels keep
+        running.
+        """
+
+    async def run(self) -> None:
+        """The long-running receiver (a polling loop, an IMAP IDLE session), if the channel has
+        one. Override it only if it does.
+
+        The host runs it in exactly one ``nexus serve`` process across the cluster, holding a lock
+        in Redis, and cancels it at shutdown. If it raises, the error is reported on the channel
+        and the host restarts it with backoff. A process that dies loses the lock, and another
+        process takes over.
+        """
+
+    async def stop(self) -> None:
+        """Release what :meth:`start` opened. Called once at shutdown, after :meth:`run` is
+        cancelled."""
+
+    async def handle_webhook(self, request: WebhookRequest) -> WebhookResponse:
+        """Answer a request to ``/webhooks/<type_name>/<name>[/<subpath>]``: verify it, convert
+        the payload, hand it to :meth:`ChannelHost.receive` or :meth:`ChannelHost.update_status`,
+        then acknowledge. The default answers 404."""
+        return WebhookResponse.error(404, "no_webhook", f"channel type {self.type_name!r} has no webhook")
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Deliver one outbound message and return the provider's id for it.
+
+        Raise :class:`RetryableError` for transient failures and :class:`PermanentError` for the
+        rest. Any other exception counts as retryable. Called by the delivery worker, with at
+        most one ``send`` in flight per ticket, in the order agents wrote the replies.
+        """
+        raise PermanentError(f"channel type {self.type_name!r} cannot send messages", code="not_supported")
+
+    # A few helpers that every plugin would otherwise write itself.
+
+    @property
+    def logger(self) -> logging.Logger:
+        return self.host.logger
+
+    def status_details(self) -> Mapping[str, Any]:
+        """Extra, non-secret facts for the channel's status (mode, bot username, ...)."""
+        return {}
+
+
+def channel_type_problem(cls: Any) -> str | None:
+    """Why ``cls`` cannot be registered as a channel type, or None if it can."""
+    if not isinstance(cls, type) or not issubclass(cls, Channel):
+        return f"{cls!r} is not a subclass of nexus.Channel"
+    if not cls.type_name or not cls.type_name.replace("_", "a").isalnum() or not cls.type_name.islower():
+        return f"{cls.__name__}.type_name must be a lower-case name such as 'telegram', not {cls.type_name!r}"
+    if not (isinstance(cls.Config, type) and issubclass(cls.Config, BaseModel)):
+        return f"{cls.__name__}.Config must be a pydantic model (subclass nexus.ChannelConfig)"
+    return None
