@@ -1,0 +1,275 @@
+"""Running channel instances: start them in isolation, give each its host, and run each
+long-running receiver in exactly one process of the cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from tortoise.exceptions import IntegrityError
+
+from nexus.channel import Channel
+from nexus.db import models
+from nexus.instances import ChannelSpec
+from nexus.redis_backend import RedisLock
+from nexus.types import InboundEdit, InboundMessage, InboundReaction, Receipt, StatusUpdate
+
+if TYPE_CHECKING:
+    from nexus.runtime import Nexus
+
+logger = logging.getLogger("nexus.channels")
+
+RECEIVER_LOCK_TTL = 15.0
+RECEIVER_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+START_TIMEOUT = 30.0
+
+
+def describe_error(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ChannelInstanceHost:
+    """The :class:`nexus.ChannelHost` of one instance."""
+
+    def __init__(self, runtime: ChannelRuntime) -> None:
+        self._runtime = runtime
+        self.name = runtime.spec.name
+        self.logger = logging.getLogger(f"nexus.channel.{runtime.spec.name}")
+
+    @property
+    def webhook_url(self) -> str | None:
+        base = self._runtime.nexus.settings.server.public_url
+        if not base:
+            return None
+        return f"{base}/webhooks/{self._runtime.spec.type_name}/{self.name}"
+
+    async def receive(self, event: InboundMessage | InboundEdit | InboundReaction) -> Receipt:
+        return await self._runtime.nexus.pipeline.receive(self._runtime, event)
+
+    async def update_status(self, update: StatusUpdate) -> bool:
+        return await self._runtime.nexus.statuses.apply(self._runtime.row_id, update)
+
+    async def get_state(self, key: str, default: Any = None) -> Any:
+        row = await models.ChannelState.get_or_none(channel_id=self._runtime.row_id, key=key)
+        return default if row is None else row.value
+
+    async def set_state(self, key: str, value: Any) -> None:
+        updated = await models.ChannelState.filter(channel_id=self._runtime.row_id, key=key).update(value=value)
+        if not updated:
+            try:
+                await models.ChannelState.create(channel_id=self._runtime.row_id, key=key, value=value)
+            except IntegrityError:
+                await models.ChannelState.filter(channel_id=self._runtime.row_id, key=key).update(value=value)
+
+    def report_error(self, message: str | None) -> None:
+        self._runtime.set_error(message)
+
+
+class ChannelRuntime:
+    """One configured instance in this process."""
+
+    def __init__(self, nexus: Nexus, spec: ChannelSpec) -> None:
+        self.nexus = nexus
+        self.spec = spec
+        self.row_id: int = 0
+        self.instance: Channel | None = None
+        self.state = "configured"
+        self.error: str | None = spec.problem
+        self.receiver: asyncio.Task[None] | None = None
+        self.receiving = False
+        self.host = ChannelInstanceHost(self)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def has_receiver(self) -> bool:
+        return self.spec.cls is not None and self.spec.cls.run is not Channel.run
+
+    @property
+    def usable(self) -> bool:
+        return self.instance is not None and self.state == "running"
+
+    def status(self) -> dict[str, Any]:
+        details: Mapping[str, Any] = {}
+        if self.instance is not None:
+            with contextlib.suppress(Exception):
+                details = dict(self.instance.status_details())
+        return {
+            "name": self.name,
+            "type": self.spec.type_name,
+            "plugin": self.spec.plugin,
+            "enabled": self.spec.enabled,
+            "state": self.state,
+            "error": self.error,
+            "receiving_here": self.receiving,
+            "details": details,
+        }
+
+    def set_error(self, message: str | None) -> None:
+        if message == self.error:
+            return
+        self.error = message
+        if message:
+            logger.warning("channel %r: %s", self.name, message)
+        self.nexus.spawn(self._save(), name=f"channel-status-{self.name}")
+
+    async def set_state(self, state: str, error: str | None = None) -> None:
+        self.state = state
+        self.error = error
+        if error:
+            logger.error("channel %r (%s): %s", self.name, self.spec.plugin or self.spec.type_name, error)
+        await self._save()
+
+    async def _save(self) -> None:
+        if not self.row_id:
+            return
+        await models.Channel.filter(id=self.row_id).update(
+            state=self.state,
+            last_error=self.error,
+            last_error_at=now() if self.error else None,
+            details=self.status()["details"],
+        )
+
+    async def start(self) -> None:
+        spec = self.spec
+        if not spec.enabled:
+            await self.set_state("disabled")
+            return
+        if spec.problem or spec.cls is None or spec.config is None:
+            await self.set_state("failed", spec.problem or "channel type unavailable")
+            return
+        await self.set_state("starting")
+        try:
+            self.instance = spec.cls(spec.name, spec.config, self.host)
+            await asyncio.wait_for(self.instance.start(), START_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 - a plugin's failure is reported, not raised
+            await self.set_state("failed", f"failed to start: {describe_error(exc)}")
+            return
+        await self.set_state("running", None)
+
+    async def stop(self) -> None:
+        if self.receiver is not None:
+            self.receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.receiver
+            self.receiver = None
+        if self.instance is not None and self.state in ("running", "failed"):
+            try:
+                await asyncio.wait_for(self.instance.stop(), 10)
+            except Exception:  # noqa: BLE001
+                logger.exception("channel %r raised while stopping", self.name)
+        if self.state == "running":
+            self.state = "stopped"
+
+    def start_receiver(self) -> None:
+        if self.has_receiver and self.usable:
+            self.receiver = asyncio.create_task(self._supervise(), name=f"receiver-{self.name}")
+
+    async def _supervise(self) -> None:
+        """Hold the cluster-wide lock for this channel's receiver and keep ``run()`` going."""
+        token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        lock = RedisLock(self.nexus.redis, self.nexus.settings.redis_key("receiver", self.name), token, RECEIVER_LOCK_TTL)
+        failures = 0
+        assert self.instance is not None
+        while True:
+            try:
+                if not await lock.acquire():
+                    await asyncio.sleep(RECEIVER_LOCK_TTL / 3)
+                    continue
+            except Exception as exc:  # noqa: BLE001 - Redis down: try again later
+                logger.warning("channel %r: cannot take the receiver lock: %s", self.name, describe_error(exc))
+                await asyncio.sleep(RECEIVER_LOCK_TTL / 3)
+                continue
+            self.receiving = True
+            logger.info("channel %r: this process runs the receiver", self.name)
+            run = asyncio.create_task(self.instance.run(), name=f"run-{self.name}")
+            try:
+                lost = await self._hold(lock, run)
+                if lost:
+                    logger.warning("channel %r: lost the receiver lock; stopping here", self.name)
+                    continue
+                exc = run.exception()
+                if exc is None:
+                    return  # run() finished on its own: nothing more to receive
+                failures += 1
+                delay = RECEIVER_BACKOFF[min(failures, len(RECEIVER_BACKOFF)) - 1]
+                self.set_error(f"receiver failed: {describe_error(exc)}; restarting in {delay:g}s")
+                await asyncio.sleep(delay)
+            finally:
+                self.receiving = False
+                if not run.done():
+                    run.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await run
+                with contextlib.suppress(Exception):
+                    await lock.release()
+
+    async def _hold(self, lock: RedisLock, run: asyncio.Task[None]) -> bool:
+        """Renew the lock while ``run`` goes on. True if the lock was lost."""
+        while not run.done():
+            done, _ = await asyncio.wait({run}, timeout=RECEIVER_LOCK_TTL / 3)
+            if done:
+                break
+            try:
+                if not await lock.renew():
+                    return True
+            except Exception as exc:  # noqa: BLE001
+                logger.warning("channel %r: cannot renew the receiver lock: %s", self.name, describe_error(exc))
+        return False
+
+
+class ChannelManager:
+    def __init__(self, nexus: Nexus, specs: Mapping[str, ChannelSpec]) -> None:
+        self.nexus = nexus
+        self.runtimes = {name: ChannelRuntime(nexus, spec) for name, spec in specs.items()}
+        self._by_id: dict[int, ChannelRuntime] = {}
+
+    def get(self, name: str) -> ChannelRuntime | None:
+        return self.runtimes.get(name)
+
+    def by_id(self, row_id: int) -> ChannelRuntime | None:
+        return self._by_id.get(row_id)
+
+    async def sync_rows(self) -> None:
+        """Mirror the configured instances into the channels table."""
+        for runtime in self.runtimes.values():
+            spec = runtime.spec
+            defaults = {"type": spec.type_name, "plugin": spec.plugin, "enabled": spec.enabled}
+            try:
+                row, _ = await models.Channel.get_or_create(name=spec.name, defaults=defaults)
+            except IntegrityError:  # another process created it at the same moment
+                row = await models.Channel.get(name=spec.name)
+            if (row.type, row.plugin, row.enabled) != (spec.type_name, spec.plugin, spec.enabled):
+                await models.Channel.filter(id=row.id).update(**defaults)
+            runtime.row_id = row.id
+            self._by_id[row.id] = runtime
+        configured = list(self.runtimes)
+        await models.Channel.filter(name__not_in=configured).exclude(state="removed").update(
+            enabled=False, state="removed", last_error="no longer in the configuration"
+        )
+
+    async def start(self, *, receivers: bool) -> None:
+        await asyncio.gather(*(runtime.start() for runtime in self.runtimes.values()))
+        if receivers:
+            for runtime in self.runtimes.values():
+                runtime.start_receiver()
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(runtime.stop() for runtime in self.runtimes.values()))
+
+    def status(self) -> list[dict[str, Any]]:
+        return [runtime.status() for runtime in self.runtimes.values()]
