@@ -1,0 +1,382 @@
+"""Outbound delivery on SAQ: every accepted reply is delivered, or fails visibly with a reason.
+
+The database is the source of truth, Redis only carries work:
+
+* A reply is committed as ``queued`` before the API answers 202; then a SAQ job keyed
+  ``deliver:<message id>`` is enqueued. SAQ refuses a second job under a key that is still
+  pending, so enqueueing is idempotent: one job per message.
+* A job *claims* its message with a conditional update (``queued`` → ``sending``), so two
+  jobs never send one message at once, and sends only when no earlier reply of the same ticket
+  is still pending, so replies arrive in the order they were written.
+* A transient failure puts the message back to ``queued`` with ``next_attempt_at`` after an
+  exponential backoff with jitter (or the provider's Retry-After); a permanent one marks it
+  ``failed`` with the provider's code and text.
+* Every worker runs a dispatcher that enqueues due ``queued`` messages each second, and a
+  sweep that returns ``sending`` messages whose worker died to ``queued``. A FLUSHALL, a Redis
+  restart or a ``kill -9`` therefore delays a reply but never loses it.
+
+Delivery is at least once. A duplicate at the provider is possible only when a process dies
+(or a send times out) after the provider accepted the message but before ``sent`` was
+committed; the claim and the per-ticket order keep every other case single.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from saq import Queue, Worker
+from saq.queue.redis import RedisQueue
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+
+from nexus.channel import PermanentError, RetryableError
+from nexus.db import models
+from nexus.db.models import Direction
+from nexus.delivery.ratelimit import RateLimiter
+from nexus.delivery.status import StatusUpdates
+from nexus.types import DeliveryStatus, Identity, OutboundAttachment, OutboundMessage, SendResult
+
+if TYPE_CHECKING:
+    from nexus.runtime import Nexus
+
+logger = logging.getLogger("nexus.delivery")
+
+JOB_FUNCTION = "deliver"
+#: A paced send waits in the job up to this long; longer waits go back to the dispatcher.
+MAX_INLINE_WAIT = 5.0
+ORDER_RECHECK = 5.0
+DISPATCH_INTERVAL = 1.0
+DISPATCH_BATCH = 500
+THREAD_REFERENCES = 20
+
+__all__ = ["Delivery", "StatusUpdates"]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class EmbeddedRedisQueue(RedisQueue):
+    """SAQ's Redis queue on the embedded stand-in, which has no INFO command."""
+
+    async def version(self) -> tuple[int, ...]:
+        return (7, 2, 0)
+
+
+def make_queue(nexus: Nexus) -> Queue:
+    name = f"{nexus.settings.redis.namespace}-delivery"
+    if nexus.settings.embedded_redis:
+        return EmbeddedRedisQueue(nexus.redis, name=name)
+    return RedisQueue(nexus.redis, name=name)
+
+
+def backoff(attempt: int, base: float, cap: float) -> float:
+    """Exponential backoff with full jitter: a random delay up to ``base * 2^(attempt-1)``,
+    never less than half of it, capped at ``cap``."""
+    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+class Delivery:
+    def __init__(self, nexus: Nexus) -> None:
+        self.nexus = nexus
+        self.settings = nexus.settings.delivery
+        self.queue = make_queue(nexus)
+        self.limiter = RateLimiter(nexus.redis, nexus.settings.redis.namespace)
+        self.worker: Worker | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._stopping = False
+
+    # --- Enqueueing --------------------------------------------------------------------
+
+    async def enqueue(self, message_id: int) -> bool:
+        """Make sure a job exists for ``message_id``. True if this call created it. Never
+        raises: if Redis is down, the dispatcher enqueues the message once it is back."""
+        try:
+            job = await self.queue.enqueue(
+                JOB_FUNCTION, message_id=message_id, key=f"deliver:{message_id}",
+                timeout=int(self._job_timeout()), retries=1, ttl=600,
+            )
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("could not enqueue message %s now (%s); the dispatcher will", message_id, exc)
+            return False
+        return job is not None
+
+    def _job_timeout(self) -> float:
+        slowest = max((rt.spec.cls.send_timeout for rt in self.nexus.channels.runtimes.values() if rt.spec.cls), default=30.0)
+        return slowest + MAX_INLINE_WAIT + 15
+
+    # --- The worker --------------------------------------------------------------------
+
+    async def start_worker(self) -> None:
+        await self.queue.connect()
+        self.worker = Worker(
+            self.queue,
+            functions=[(JOB_FUNCTION, self._job)],
+            concurrency=self.settings.concurrency,
+            timers={"sweep": 15, "schedule": 1, "abort": 1, "worker_info": 10},
+            shutdown_grace_period_s=0,
+        )
+        self.worker.SIGNALS = []  # the host owns SIGINT and SIGTERM
+        self._stopping = False
+        self._tasks = [
+            asyncio.create_task(self.worker.start(), name="saq-worker"),
+            asyncio.create_task(self._dispatch_loop(), name="delivery-dispatcher"),
+        ]
+        logger.info("delivery worker started (concurrency %s)", self.settings.concurrency)
+
+    async def stop_worker(self, grace: float) -> None:
+        """Let in-flight sends finish (up to ``grace`` seconds); what is left goes back to
+        ``queued`` for another worker."""
+        if self.worker is None:
+            return
+        self._stopping = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while self.worker.job_task_contexts and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for task in self._tasks:
+            task.cancel()
+        await self.worker.stop()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        self.worker = None
+        with contextlib.suppress(Exception):
+            await self.queue.disconnect()
+
+    async def _dispatch_loop(self) -> None:
+        """Enqueue due messages every second; sweep stuck sends now and then."""
+        rounds = 0
+        sweep_every = max(1, round(self.settings.sweep_interval / DISPATCH_INTERVAL))
+        while True:
+            try:
+                if rounds % sweep_every == 0:
+                    await self.sweep()
+                await self.dispatch_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the database or Redis is away: next round
+                logger.warning("delivery dispatcher: %s", exc)
+            rounds += 1
+            await asyncio.sleep(DISPATCH_INTERVAL)
+
+    async def dispatch_due(self) -> int:
+        due = await models.Message.filter(
+            status=DeliveryStatus.QUEUED, direction=Direction.OUTBOUND, private=False,
+        ).filter(next_attempt_at__lte=now()).order_by("id").limit(DISPATCH_BATCH).values_list("id", flat=True)
+        fresh = await models.Message.filter(
+            status=DeliveryStatus.QUEUED, direction=Direction.OUTBOUND, private=False,
+            next_attempt_at=None, status_changed_at__lte=now() - timedelta(seconds=2),
+        ).order_by("id").limit(DISPATCH_BATCH).values_list("id", flat=True)
+        created = 0
+        for message_id in [*due, *fresh]:
+            created += await self.enqueue(message_id)
+        return created
+
+    async def sweep(self) -> int:
+        """Return sends whose worker died (``sending`` for longer than ``stuck_after``) to the
+        queue, and forget status reports that never found their message."""
+        cutoff = now() - timedelta(seconds=self.settings.stuck_after)
+        stuck = await models.Message.filter(
+            status=DeliveryStatus.SENDING, status_changed_at__lt=cutoff
+        ).values_list("id", flat=True)
+        returned = 0
+        for message_id in stuck:
+            returned += await models.Message.filter(
+                id=message_id, status=DeliveryStatus.SENDING, status_changed_at__lt=cutoff
+            ).update(status=DeliveryStatus.QUEUED, status_changed_at=now(), next_attempt_at=now(),
+                     error_text="the worker stopped while sending; trying again")
+            if returned:
+                logger.warning("message %s was stuck in 'sending'; queued again", message_id)
+        await self.nexus.statuses.drop_expired()
+        return returned
+
+    # --- One delivery ------------------------------------------------------------------
+
+    async def _job(self, ctx: dict[str, Any], *, message_id: int) -> str:
+        if self._stopping:
+            return "stopping"  # still queued: another worker's dispatcher takes it
+        return await self.deliver(message_id)
+
+    async def deliver(self, message_id: int) -> str:
+        message = await models.Message.get_or_none(id=message_id).select_related("channel", "ticket", "reply_to")
+        if message is None or message.direction != Direction.OUTBOUND or message.private:
+            return "not a reply"
+        if message.status != DeliveryStatus.QUEUED:
+            return f"already {message.status}"
+        if message.next_attempt_at and message.next_attempt_at > now() + timedelta(seconds=0.5):
+            return "not due"
+
+        earlier = await models.Message.filter(
+            ticket_id=message.ticket_id, direction=Direction.OUTBOUND, private=False,
+            id__lt=message.id, status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENDING],
+        ).order_by("id").first()
+        if earlier is not None:
+            later = max(now() + timedelta(seconds=ORDER_RECHECK), earlier.next_attempt_at or now())
+            await models.Message.filter(id=message.id, status=DeliveryStatus.QUEUED).update(next_attempt_at=later)
+            return f"waiting for message {earlier.id}"
+
+        runtime = self.nexus.channels.get(message.channel.name)
+        if runtime is None:
+            await self._fail(message, "channel_not_configured", f"channel {message.channel.name!r} is not configured")
+            return "failed"
+
+        claimed = await models.Message.filter(id=message.id, status=DeliveryStatus.QUEUED).update(
+            status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, status_changed_at=now(), next_attempt_at=None,
+        )
+        if not claimed:
+            return "claimed elsewhere"
+        attempt = message.attempts + 1
+        await self.nexus.statuses.publish(message.id)
+
+        try:
+            if not runtime.usable or runtime.instance is None:
+                raise RetryableError(f"channel {runtime.name!r} is not running: {runtime.error or runtime.state}", code="channel_unavailable")
+            outbound = await self._outbound(message, attempt)
+            cls = runtime.instance
+            wait = await self.limiter.reserve(runtime.name, outbound.recipient.address, cls.rate_limit)
+            if wait > MAX_INLINE_WAIT:
+                await self._requeue(message, wait, None, count_attempt=False)
+                return "paced"
+            if wait:
+                await asyncio.sleep(wait)
+            await self.nexus.metrics.incr("delivery_attempts")
+            result = await asyncio.wait_for(cls.send(outbound), cls.send_timeout)
+        except asyncio.CancelledError:
+            # Shutting down mid-send: back to the queue (the send may or may not have happened).
+            await asyncio.shield(self._requeue(message, 0, "interrupted by shutdown", count_attempt=False))
+            raise
+        except TimeoutError:
+            return await self._transient(message, attempt, RetryableError("the provider did not answer in time", code="timeout"))
+        except PermanentError as exc:
+            await self._fail(message, exc.code or "permanent_error", exc.message)
+            return "failed"
+        except RetryableError as exc:
+            if exc.retry_after:
+                await self.limiter.pause(runtime.name, exc.retry_after)
+            return await self._transient(message, attempt, exc)
+        except Exception as exc:  # noqa: BLE001 - a plugin bug or a network error: retry
+            logger.exception("channel %r raised while sending message %s", runtime.name, message.id)
+            return await self._transient(message, attempt, RetryableError(f"{type(exc).__name__}: {exc}", code="error"))
+        await self._sent(message, result)
+        return "sent"
+
+    async def _outbound(self, message: models.Message, attempt: int) -> OutboundMessage:
+        ticket = await models.Ticket.get(id=message.ticket_id).select_related("identity")
+        identity = ticket.identity
+        attachments = []
+        for row in await models.Attachment.filter(message_id=message.id).order_by("id"):
+            if row.storage_key:
+                data = await self.nexus.storage.load(row.storage_key)
+                attachments.append(OutboundAttachment(row.filename, row.content_type, data))
+        thread = await models.Message.filter(
+            ticket_id=message.ticket_id, private=False, external_id__isnull=False, id__lt=message.id,
+        ).order_by("-id").limit(THREAD_REFERENCES).values_list("external_id", flat=True)
+        return OutboundMessage(
+            message_id=message.id, ticket_id=message.ticket_id,
+            recipient=Identity(address=identity.address, key=identity.key, display_name=identity.display_name,
+                               profile=identity.profile or {}),
+            text=message.text or "", html=message.html, subject=ticket.subject, attachments=attachments,
+            reply_to=message.reply_to.external_id if message.reply_to else None,
+            thread=list(reversed(thread)), attempt=attempt, metadata=message.metadata or {},
+        )
+
+    async def _sent(self, message: models.Message, result: SendResult) -> None:
+        values: dict[str, Any] = {
+            "status": DeliveryStatus.SENT, "status_changed_at": now(), "sent_at": result.sent_at or now(),
+            "external_id": result.external_id, "error_code": None, "error_text": None,
+        }
+        if result.metadata:
+            values["metadata"] = {**(message.metadata or {}), "provider": dict(result.metadata)}
+        try:
+            await models.Message.filter(id=message.id, status=DeliveryStatus.SENDING).update(**values)
+        except IntegrityError:
+            logger.error("message %s: the provider returned id %r, which another message has", message.id, result.external_id)
+            values.pop("external_id")
+            await models.Message.filter(id=message.id, status=DeliveryStatus.SENDING).update(**values)
+        await self.nexus.metrics.incr("delivery_sent")
+        await self.nexus.metrics.observe_latency((now() - message.created_at).total_seconds())
+        if result.external_id:
+            await self.nexus.statuses.apply_pending(message.channel_id, result.external_id)
+        await self.nexus.statuses.publish(message.id, "nexus_message_sent")
+        await self._next_in_ticket(message)
+
+    async def _transient(self, message: models.Message, attempt: int, exc: RetryableError) -> str:
+        if attempt >= self.settings.max_attempts:
+            await self._fail(message, exc.code or "gave_up", f"gave up after {attempt} attempts: {exc.message}")
+            return "failed"
+        delay = backoff(attempt, self.settings.backoff_base, self.settings.backoff_max)
+        if exc.retry_after:
+            delay = max(delay, exc.retry_after)
+        await self._requeue(message, delay, exc.message, code=exc.code)
+        await self.nexus.metrics.incr("delivery_retried")
+        logger.info("message %s: attempt %s failed (%s); retrying in %.1fs", message.id, attempt, exc.message, delay)
+        return "retrying"
+
+    async def _requeue(self, message: models.Message, delay: float, error: str | None, *,
+                       code: str | None = None, count_attempt: bool = True) -> None:
+        values: dict[str, Any] = {
+            "status": DeliveryStatus.QUEUED, "status_changed_at": now(),
+            "next_attempt_at": now() + timedelta(seconds=delay),
+        }
+        if error is not None:
+            values.update(error_code=code, error_text=error)
+        if not count_attempt:
+            values["attempts"] = F("attempts") - 1
+        if await models.Message.filter(id=message.id, status=DeliveryStatus.SENDING).update(**values):
+            await self.nexus.statuses.publish(message.id)
+
+    async def _fail(self, message: models.Message, code: str, text: str) -> None:
+        updated = await models.Message.filter(
+            id=message.id, status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENDING]
+        ).update(status=DeliveryStatus.FAILED, status_changed_at=now(), failed_at=now(),
+                 error_code=code[:100], error_text=text, next_attempt_at=None)
+        if updated:
+            logger.warning("message %s failed: %s (%s)", message.id, text, code)
+            await self.nexus.metrics.incr("delivery_failed")
+            await self.nexus.statuses.publish(message.id, "nexus_message_failed")
+        await self._next_in_ticket(message)
+
+    async def _next_in_ticket(self, message: models.Message) -> None:
+        following = await models.Message.filter(
+            ticket_id=message.ticket_id, direction=Direction.OUTBOUND, private=False,
+            id__gt=message.id, status=DeliveryStatus.QUEUED,
+        ).order_by("id").first()
+        if following is not None:
+            await models.Message.filter(id=following.id, status=DeliveryStatus.QUEUED).update(next_attempt_at=now())
+            await self.enqueue(following.id)
+
+    # --- Operators ---------------------------------------------------------------------
+
+    async def retry(self, message_id: int) -> bool:
+        """Send a failed reply again, with a fresh attempt budget. False if it is not failed."""
+        message = await models.Message.get_or_none(id=message_id)
+        if message is None or message.status != DeliveryStatus.FAILED or message.direction != Direction.OUTBOUND or message.private:
+            return False
+        history = list((message.metadata or {}).get("failures", []))
+        history.append({"code": message.error_code, "text": message.error_text, "attempts": message.attempts,
+                        "failed_at": message.failed_at.isoformat() if message.failed_at else None})
+        updated = await models.Message.filter(id=message_id, status=DeliveryStatus.FAILED).update(
+            status=DeliveryStatus.QUEUED, status_changed_at=now(), next_attempt_at=None, attempts=0,
+            error_code=None, error_text=None, failed_at=None,
+            metadata={**(message.metadata or {}), "failures": history[-10:]},
+        )
+        if not updated:
+            return False
+        await self.nexus.statuses.publish(message_id)
+        await self.enqueue(message_id)
+        return True
+
+    async def queue_counts(self) -> dict[str, int]:
+        try:
+            return {"queued": await self.queue.count("queued"), "active": await self.queue.count("active"),
+                    "incomplete": await self.queue.count("incomplete")}
+        except Exception:  # noqa: BLE001
+            return {}

@@ -1,0 +1,358 @@
+"""The inbound pipeline, shared by every channel: deduplicate, find the contact, thread the
+message into a ticket, store it, then publish.
+
+Correctness under concurrency rests on unique constraints, not on read-then-write:
+
+* ``messages (channel_id, external_id)`` stores a redelivered message once;
+* ``contact_identities (channel_type, key)`` creates one contact per identity;
+* ``tickets.active_key`` allows one unresolved ticket per contact and channel.
+
+A transaction that loses a race on one of them rolls back and runs again, and then finds what
+the winner committed. :meth:`InboundPipeline.receive` returns only after the commit, so a
+channel acknowledges its provider only for what is durably stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError, TransactionManagementError
+from tortoise.transactions import in_transaction
+
+from nexus.db import models
+from nexus.db.models import Direction, TicketStatus
+from nexus.storage import sha256_hex
+from nexus.types import (
+    DeliveryStatus,
+    Identity,
+    InboundEdit,
+    InboundMessage,
+    InboundReaction,
+    Receipt,
+)
+from nexus.views import message_view, ticket_view
+
+if TYPE_CHECKING:
+    from nexus.channels import ChannelRuntime
+    from nexus.runtime import Nexus
+
+logger = logging.getLogger("nexus.pipeline")
+
+RACE_RETRIES = 8
+SUBJECT_LENGTH = 120
+UNRESOLVED = (TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.SNOOZED)
+#: The ticket fields the pipeline writes; everything else belongs to agents.
+TICKET_PIPELINE_FIELDS = [
+    "status", "snoozed_until", "resolved_at", "active_key", "last_message_at", "subject", "updated_at",
+]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def active_key(contact_id: int, channel_id: int) -> str:
+    return f"{contact_id}:{channel_id}"
+
+
+def subject_from(message: InboundMessage) -> str | None:
+    if message.subject and message.subject.strip():
+        return message.subject.strip()[:500]
+    text = (message.text or "").strip()
+    if text:
+        first_line = text.splitlines()[0]
+        return first_line if len(first_line) <= SUBJECT_LENGTH else first_line[: SUBJECT_LENGTH - 1] + "…"
+    return None
+
+
+@dataclass
+class Threaded:
+    ticket: models.Ticket
+    created: bool = False
+    changes: dict[str, object] | None = None
+    previous_rooms: list[str] | None = None
+
+
+class InboundPipeline:
+    def __init__(self, nexus: Nexus) -> None:
+        self.nexus = nexus
+
+    async def receive(self, channel: ChannelRuntime, event: InboundMessage | InboundEdit | InboundReaction) -> Receipt:
+        if isinstance(event, InboundMessage):
+            return await self.receive_message(channel, event)
+        if isinstance(event, InboundEdit):
+            return await self.receive_edit(channel, event)
+        if isinstance(event, InboundReaction):
+            return await self.receive_reaction(channel, event)
+        raise TypeError(f"cannot receive {type(event).__name__}: expected InboundMessage, InboundEdit or InboundReaction")
+
+    # --- Messages ----------------------------------------------------------------------
+
+    async def receive_message(self, channel: ChannelRuntime, message: InboundMessage) -> Receipt:
+        if not message.external_id:
+            raise ValueError("InboundMessage.external_id is required: it is what deduplicates redeliveries")
+        existing = await self._existing(channel.row_id, message.external_id)
+        if existing is not None:
+            return Receipt(stored=False, duplicate=True, message_id=existing.id, ticket_id=existing.ticket_id)
+
+        stored_files = await self._save_attachments(message)
+        try:
+            identity = await self._identity(channel.spec.type_name, message.sender)
+            for attempt in range(RACE_RETRIES):
+                try:
+                    async with in_transaction() as conn:
+                        threaded = await self._thread(conn, channel, identity, message)
+                        stored = await self._store(conn, channel, threaded.ticket, identity, message, stored_files)
+                    break
+                except (IntegrityError, TransactionManagementError):
+                    existing = await self._existing(channel.row_id, message.external_id)
+                    if existing is not None:
+                        await self._discard(stored_files)
+                        return Receipt(stored=False, duplicate=True, message_id=existing.id, ticket_id=existing.ticket_id)
+                    if attempt == RACE_RETRIES - 1:
+                        raise
+                    await asyncio.sleep(0.005 * (attempt + 1))
+        except BaseException:
+            await self._discard(stored_files)
+            raise
+
+        await self._publish(threaded, stored)
+        return Receipt(stored=True, message_id=stored.id, ticket_id=threaded.ticket.id)
+
+    async def _existing(self, channel_id: int, external_id: str) -> models.Message | None:
+        return await models.Message.get_or_none(channel_id=channel_id, external_id=external_id)
+
+    async def _save_attachments(self, message: InboundMessage) -> list[tuple[str | None, int, str | None]]:
+        """Write attachment bytes before the transaction; returns (key, size, sha256)."""
+        saved: list[tuple[str | None, int, str | None]] = []
+        limit = self.nexus.settings.storage.max_attachment_size
+        try:
+            for attachment in message.attachments:
+                if attachment.data is None or len(attachment.data) > limit:
+                    saved.append((None, len(attachment.data or b""), None))
+                    continue
+                key = await self.nexus.storage.save(attachment.data, attachment.filename)
+                saved.append((key, len(attachment.data), sha256_hex(attachment.data)))
+        except BaseException:
+            await self._discard(saved)
+            raise
+        return saved
+
+    async def _discard(self, saved: list[tuple[str | None, int, str | None]]) -> None:
+        for key, _, _ in saved:
+            if key:
+                try:
+                    await self.nexus.storage.delete(key)
+                except Exception:  # noqa: BLE001
+                    logger.warning("could not delete orphaned attachment %s", key)
+
+    async def _identity(self, channel_type: str, sender: Identity) -> models.ContactIdentity:
+        """The contact identity for ``sender``, created on first contact."""
+        key = sender.canonical.strip()
+        if not key:
+            raise ValueError("Identity.address is required")
+        for _ in range(RACE_RETRIES):
+            identity = await models.ContactIdentity.get_or_none(channel_type=channel_type, key=key)
+            if identity is not None:
+                changed = {}
+                if sender.address != identity.address:
+                    changed["address"] = sender.address
+                if sender.display_name and sender.display_name != identity.display_name:
+                    changed["display_name"] = sender.display_name
+                if sender.profile and dict(sender.profile) != identity.profile:
+                    changed["profile"] = {**(identity.profile or {}), **dict(sender.profile)}
+                if changed:
+                    await models.ContactIdentity.filter(id=identity.id).update(**changed)
+                    for name, value in changed.items():
+                        setattr(identity, name, value)
+                return identity
+            try:
+                async with in_transaction() as conn:
+                    contact = await models.Contact.create(
+                        name=sender.display_name, using_db=conn,
+                        email=sender.address if channel_type == "email" else None,
+                    )
+                    return await models.ContactIdentity.create(
+                        contact=contact, channel_type=channel_type, key=key, address=sender.address,
+                        display_name=sender.display_name, profile=dict(sender.profile), using_db=conn,
+                    )
+            except IntegrityError:
+                continue  # created concurrently: read it on the next turn
+        raise RuntimeError(f"could not create the identity {channel_type}:{key}")
+
+    async def _thread(
+        self, conn: BaseDBAsyncClient, channel: ChannelRuntime, identity: models.ContactIdentity, message: InboundMessage
+    ) -> Threaded:
+        """Find or open the ticket this message belongs to."""
+        channel_id, contact_id = channel.row_id, identity.contact_id
+        key = active_key(contact_id, channel_id)
+        arrived = message.sent_at or now()
+
+        # 1. An explicit thread (email's In-Reply-To/References), then a quoted ticket number.
+        candidate: models.Ticket | None = None
+        if message.thread_keys:
+            ref = await models.Message.filter(
+                channel_id=channel_id, external_id__in=list(message.thread_keys)
+            ).using_db(conn).order_by("-id").first()
+            if ref is not None:
+                candidate = await models.Ticket.filter(id=ref.ticket_id).using_db(conn).select_for_update().first()
+        if candidate is None and message.ticket_hint:
+            candidate = await models.Ticket.filter(
+                id=message.ticket_hint, channel_id=channel_id, contact_id=contact_id
+            ).using_db(conn).select_for_update().first()
+
+        # Row locks: an agent's concurrent change to the ticket waits for this commit.
+        active = await models.Ticket.filter(active_key=key).using_db(conn).select_for_update().first()
+        if candidate is not None and candidate.status != TicketStatus.RESOLVED:
+            return self._wake(candidate)
+        if candidate is not None and active is None:
+            return self._reopen(candidate, key)
+        if active is not None:
+            return self._wake(active)
+
+        # 2. A recently resolved ticket comes back; otherwise a new one.
+        window = self.nexus.settings.tickets.reopen_window
+        if window > 0:
+            recent = await models.Ticket.filter(
+                contact_id=contact_id, channel_id=channel_id, status=TicketStatus.RESOLVED,
+                resolved_at__gte=arrived - timedelta(seconds=window),
+            ).using_db(conn).order_by("-resolved_at").select_for_update().first()
+            if recent is not None:
+                return self._reopen(recent, key)
+
+        team_id = await self.nexus.tickets.default_team_id(channel.spec)
+        ticket = await models.Ticket.create(
+            status=TicketStatus.OPEN, channel_id=channel_id, contact_id=contact_id,
+            identity_id=identity.id, subject=subject_from(message), active_key=key,
+            team_id=team_id, last_message_at=arrived, using_db=conn,
+        )
+        if team_id is not None:
+            assignee = await self.nexus.tickets.next_round_robin_agent(team_id, conn)
+            if assignee is not None:
+                ticket.assignee_id = assignee
+                await ticket.save(using_db=conn, update_fields=["assignee_id"])
+        return Threaded(ticket, created=True)
+
+    @staticmethod
+    def _wake(ticket: models.Ticket) -> Threaded:
+        """A contact writing wakes a snoozed or pending ticket."""
+        if ticket.status in (TicketStatus.SNOOZED, TicketStatus.PENDING):
+            changes: dict[str, object] = {"status": str(ticket.status)}
+            if ticket.snoozed_until is not None:
+                changes["snoozed_until"] = ticket.snoozed_until
+            ticket.status = TicketStatus.OPEN
+            ticket.snoozed_until = None
+            return Threaded(ticket, changes=changes)
+        return Threaded(ticket)
+
+    @staticmethod
+    def _reopen(ticket: models.Ticket, key: str) -> Threaded:
+        changes: dict[str, object] = {"status": str(ticket.status), "resolved_at": ticket.resolved_at}
+        ticket.status = TicketStatus.OPEN
+        ticket.resolved_at = None
+        ticket.active_key = key
+        return Threaded(ticket, changes=changes)
+
+    async def _store(
+        self,
+        conn: BaseDBAsyncClient,
+        channel: ChannelRuntime,
+        ticket: models.Ticket,
+        identity: models.ContactIdentity,
+        message: InboundMessage,
+        files: list[tuple[str | None, int, str | None]],
+    ) -> models.Message:
+        reply_to_id = None
+        if message.reply_to:
+            target = await models.Message.filter(
+                channel_id=channel.row_id, external_id=message.reply_to
+            ).using_db(conn).first()
+            reply_to_id = target.id if target else None
+        arrived = message.sent_at or now()
+        stored = await models.Message.create(
+            ticket_id=ticket.id, channel_id=channel.row_id, direction=Direction.INBOUND,
+            sender_id=identity.id, text=message.text, html=message.html,
+            external_id=message.external_id, reply_to_id=reply_to_id,
+            reply_to_external_id=message.reply_to, status=DeliveryStatus.RECEIVED,
+            auto_submitted=message.auto_submitted, metadata=dict(message.metadata),
+            provider_timestamp=message.sent_at, status_changed_at=now(), using_db=conn,
+        )
+        for attachment, (key, size, digest) in zip(message.attachments, files, strict=True):
+            note = attachment.note
+            if key is None and attachment.data is not None:
+                note = note or f"not stored: larger than storage.max_attachment_size ({size} bytes)"
+            await models.Attachment.create(
+                message_id=stored.id, filename=attachment.filename[:255] or "file",
+                content_type=attachment.content_type[:255], size=size, storage_key=key,
+                sha256=digest, content_id=attachment.content_id, note=note, using_db=conn,
+            )
+        if ticket.last_message_at is None or arrived >= ticket.last_message_at:
+            ticket.last_message_at = arrived
+        if ticket.subject is None:
+            ticket.subject = subject_from(message)
+        await ticket.save(using_db=conn, update_fields=TICKET_PIPELINE_FIELDS)
+        return stored
+
+    async def _publish(self, threaded: Threaded, stored: models.Message) -> None:
+        events = self.nexus.events
+        ticket = await ticket_view(threaded.ticket.id)
+        if threaded.created:
+            events.ticket_created(ticket)
+        elif threaded.changes:
+            events.ticket_updated(ticket, threaded.changes)
+        else:
+            # last_message_at moved: lists sorted by activity need to know.
+            events.ticket_updated(ticket, {"last_message_at": None})
+        events.message_created(await message_view(stored.id), ticket, received=True)
+
+    # --- Edits and reactions -----------------------------------------------------------
+
+    async def receive_edit(self, channel: ChannelRuntime, edit: InboundEdit) -> Receipt:
+        async with in_transaction() as conn:
+            target = await models.Message.filter(
+                channel_id=channel.row_id, external_id=edit.external_id
+            ).using_db(conn).select_for_update().first()
+            if target is None:
+                return Receipt(stored=False)
+            if target.text == edit.text and target.html == edit.html:
+                return Receipt(stored=False, duplicate=True, message_id=target.id, ticket_id=target.ticket_id)
+            history = list((target.metadata or {}).get("edits", []))
+            history.append({"text": target.text, "edited_at": (edit.edited_at or now()).isoformat()})
+            target.metadata = {**(target.metadata or {}), "edits": history[-20:]}
+            target.text = edit.text
+            target.html = edit.html
+            target.edited_at = edit.edited_at or now()
+            await target.save(using_db=conn, update_fields=["text", "html", "edited_at", "metadata"])
+        await self._publish_update(target)
+        return Receipt(stored=True, message_id=target.id, ticket_id=target.ticket_id)
+
+    async def receive_reaction(self, channel: ChannelRuntime, reaction: InboundReaction) -> Receipt:
+        async with in_transaction() as conn:
+            target = await models.Message.filter(
+                channel_id=channel.row_id, external_id=reaction.target_external_id
+            ).using_db(conn).select_for_update().first()
+            if target is None:
+                return Receipt(stored=False)
+            who = reaction.sender.canonical
+            reactions = dict(target.reactions or {})
+            if reaction.emoji:
+                if reactions.get(who) == reaction.emoji:
+                    return Receipt(stored=False, duplicate=True, message_id=target.id, ticket_id=target.ticket_id)
+                reactions[who] = reaction.emoji
+            elif who in reactions:
+                del reactions[who]
+            else:
+                return Receipt(stored=False, duplicate=True, message_id=target.id, ticket_id=target.ticket_id)
+            target.reactions = reactions
+            await target.save(using_db=conn, update_fields=["reactions"])
+        await self._publish_update(target)
+        return Receipt(stored=True, message_id=target.id, ticket_id=target.ticket_id)
+
+    async def _publish_update(self, message: models.Message) -> None:
+        ticket = await models.Ticket.get(id=message.ticket_id)
+        self.nexus.events.message_updated(await message_view(message.id), ticket.team_id, ticket.assignee_id)
