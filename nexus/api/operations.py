@@ -1,0 +1,80 @@
+"""What operators watch: channels, deliveries and attachments."""
+
+from __future__ import annotations
+
+import mimetypes
+from urllib.parse import quote
+
+from quart import Blueprint, Response, jsonify
+from quart_schema import document_response, validate_querystring
+
+from nexus.api.access import admin_required, agent_required, current_agent, decode_cursor, encode_cursor
+from nexus.api.schemas import DeliveryQuery, MessagePage
+from nexus.db import models
+from nexus.types import to_json
+from nexus.views import message_views
+from nexus.web.context import current_nexus
+from nexus.web.errors import ApiError
+
+blueprint = Blueprint("operations", __name__)
+
+
+@blueprint.get("/channels")
+@agent_required
+async def list_channels() -> Response:
+    """The configured channel instances with their plugin, state and last error, as the
+    processes running them last reported."""
+    nexus = current_nexus()
+    here = {status["name"]: status for status in nexus.channels.status()}
+    items = []
+    for row in await models.Channel.all().order_by("name"):
+        local = here.get(row.name, {})
+        items.append({
+            "name": row.name, "type": row.type, "plugin": row.plugin, "enabled": row.enabled,
+            "state": row.state, "error": row.last_error,
+            "last_error_at": row.last_error_at.isoformat() if row.last_error_at else None,
+            "details": local.get("details") or row.details or {},
+        })
+    return jsonify({"items": items})
+
+
+@blueprint.get("/deliveries")
+@validate_querystring(DeliveryQuery)
+@document_response(MessagePage)
+@admin_required
+async def list_deliveries(query_args: DeliveryQuery) -> Response:
+    """Replies by delivery status, newest first: by default the failed ones, with the
+    provider's code and text."""
+    query = models.Message.filter(direction="outbound", private=False, status=query_args.status)
+    if query_args.channel:
+        query = query.filter(channel__name=query_args.channel)
+    if query_args.cursor:
+        (last_id,) = decode_cursor(query_args.cursor, 1)
+        query = query.filter(id__lt=int(last_id))
+    rows = await query.select_related("channel", "sender").order_by("-id").limit(query_args.limit + 1)
+    more = len(rows) > query_args.limit
+    rows = rows[: query_args.limit]
+    return jsonify({"items": to_json(await message_views(rows)),
+                    "next_cursor": encode_cursor(rows[-1].id) if more and rows else None})
+
+
+@blueprint.get("/attachments/<int:attachment_id>")
+@agent_required
+async def download_attachment(attachment_id: int) -> Response:
+    """The file, for agents who may see its ticket."""
+    nexus = current_nexus()
+    attachment = await models.Attachment.get_or_none(id=attachment_id).select_related("message")
+    if attachment is None:
+        raise ApiError(404, "attachment_not_found", f"attachment {attachment_id} does not exist")
+    await nexus.tickets.get_visible(current_agent(), attachment.message.ticket_id)
+    if not attachment.storage_key:
+        raise ApiError(404, "attachment_not_stored", attachment.note or "this attachment was not stored")
+    try:
+        data = await nexus.storage.load(attachment.storage_key)
+    except FileNotFoundError:
+        raise ApiError(404, "attachment_missing", "the stored file is missing") from None
+    content_type = attachment.content_type or mimetypes.guess_type(attachment.filename)[0] or "application/octet-stream"
+    response = Response(data, content_type=content_type)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(attachment.filename)}"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
