@@ -1,0 +1,1 @@
+"""Nexus email channel (under construction)."""

@@ -1,0 +1,1 @@
+"""Nexus telegram channel (under construction)."""

@@ -1,0 +1,1 @@
+"""Nexus whatsapp channel (under construction)."""
