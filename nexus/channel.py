@@ -163,6 +163,17 @@ class ChannelHost(Protocol):
     async def set_state(self, key: str, value: Any) -> None:
         """Durably store a small JSON value for this instance."""
 
+    async def setdefault_state(self, key: str, value: Any) -> Any:
+        """Store ``value`` unless ``key`` already has one; return the stored value. Atomic
+        across processes, so every process agrees on, say, a generated webhook secret."""
+
+    async def store_raw(self, payload: bytes, headers: Mapping[str, str] | None = None) -> int:
+        """Durably store a raw webhook payload and return its id; the host then calls
+        :meth:`Channel.process_raw` with it in the background. Use it to acknowledge a provider
+        as soon as the payload is safe, before slow work such as media downloads. A payload
+        whose processing raises is kept with its error; operators list and replay it through
+        ``/api/v1/inbound-events``."""
+
     def report_error(self, message: str | None) -> None:
         """Show a problem (or None to clear it) in the channel's status, ``/readyz`` and
         ``GET /api/v1/channels``, without stopping the channel."""
@@ -227,6 +238,13 @@ class Channel:
         the payload, hand it to :meth:`ChannelHost.receive` or :meth:`ChannelHost.update_status`,
         then acknowledge. The default answers 404."""
         return WebhookResponse.error(404, "no_webhook", f"channel type {self.type_name!r} has no webhook")
+
+    async def process_raw(self, payload: bytes, headers: Mapping[str, str]) -> None:
+        """Process a payload stored with :meth:`ChannelHost.store_raw`: convert it and hand
+        the results to :meth:`ChannelHost.receive` and :meth:`ChannelHost.update_status`. It may
+        run more than once for one payload (a replay, a crash), which deduplication absorbs.
+        Raise to mark the payload failed with the exception's text."""
+        raise NotImplementedError(f"channel type {self.type_name!r} does not store raw payloads")
 
     async def send(self, message: OutboundMessage) -> SendResult:
         """Deliver one outbound message and return the provider's id for it.

@@ -73,6 +73,18 @@ class ChannelInstanceHost:
             except IntegrityError:
                 await models.ChannelState.filter(channel_id=self._runtime.row_id, key=key).update(value=value)
 
+    async def setdefault_state(self, key: str, value: Any) -> Any:
+        row = await models.ChannelState.get_or_none(channel_id=self._runtime.row_id, key=key)
+        if row is None:
+            try:
+                row = await models.ChannelState.create(channel_id=self._runtime.row_id, key=key, value=value)
+            except IntegrityError:  # another process stored one first: theirs wins
+                row = await models.ChannelState.get(channel_id=self._runtime.row_id, key=key)
+        return row.value
+
+    async def store_raw(self, payload: bytes, headers: Mapping[str, str] | None = None) -> int:
+        return await self._runtime.nexus.inbox.store(self._runtime, payload, headers or {})
+
     def report_error(self, message: str | None) -> None:
         self._runtime.set_error(message)
 

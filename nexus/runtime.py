@@ -24,6 +24,7 @@ from nexus.db import close_database, open_database
 from nexus.delivery import Delivery
 from nexus.delivery.status import StatusUpdates
 from nexus.events import Events
+from nexus.inbox import Inbox
 from nexus.instances import Setup
 from nexus.metrics import Metrics
 from nexus.pipeline import InboundPipeline
@@ -85,6 +86,7 @@ class Nexus:
         self.pipeline = InboundPipeline(self)
         self.tickets = Tickets(self)
         self.statuses = StatusUpdates(self)
+        self.inbox = Inbox(self)
 
     # --- Lifecycle ---------------------------------------------------------------------
 
@@ -114,6 +116,7 @@ class Nexus:
         await self.call_hook("nexus_startup")
         if self.options.role == "api":
             self._loops.append(asyncio.create_task(self.tickets.run_snooze_waker(), name="snooze-waker"))
+            self._loops.append(asyncio.create_task(self.inbox.run_sweeper(), name="inbox-sweeper"))
         if self.options.delivery_worker:
             await self.delivery.start_worker()
         self.started = True

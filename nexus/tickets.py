@@ -312,6 +312,11 @@ class Tickets:
         runtime = self.nexus.channels.get(ticket.channel.name)
         if runtime is None:
             raise TicketError(409, "channel_not_configured", f"channel {ticket.channel.name!r} is no longer configured; the reply cannot be sent", "ticket")
+        if automatic:
+            last_inbound = await models.Message.filter(ticket_id=ticket_id, direction=Direction.INBOUND).order_by("-id").first()
+            if last_inbound is not None and last_inbound.auto_submitted:
+                raise TicketError(409, "auto_submitted", "the contact's last message was sent automatically "
+                                  "(an auto-reply, a bounce or bulk mail); automatic replies to it would loop", "ticket")
         if reply_to_id is not None and not await models.Message.exists(id=reply_to_id, ticket_id=ticket_id):
             raise TicketError(422, "unknown_reply_to", f"message {reply_to_id} is not in ticket {ticket_id}", "reply_to_id")
         limit = self.nexus.settings.storage.max_attachment_size

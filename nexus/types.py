@@ -170,6 +170,8 @@ class OutboundMessage:
     :param subject: the ticket's subject, for channels that have one.
     :param attempt: 1 on the first try, then 2, 3, ...
     :param metadata: channel-specific instructions from the agent, such as a WhatsApp template.
+    :param automatic: sent by an automation (a plugin's auto-reply), not typed by an agent.
+        Email marks such mail ``Auto-Submitted: auto-replied``.
     """
 
     message_id: int
@@ -183,6 +185,7 @@ class OutboundMessage:
     thread: Sequence[str] = ()
     attempt: int = 1
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    automatic: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,9 @@ from quart import Blueprint, Response, jsonify
 from quart_schema import document_response, validate_querystring
 
 from nexus.api.access import admin_required, agent_required, current_agent, decode_cursor, encode_cursor
-from nexus.api.schemas import DeliveryQuery, MessagePage
+from nexus.api.schemas import DeliveryQuery, InboundEventQuery, MessagePage
 from nexus.db import models
+from nexus.inbox import event_json
 from nexus.types import to_json
 from nexus.views import message_views
 from nexus.web.context import current_nexus
@@ -78,3 +79,47 @@ async def download_attachment(attachment_id: int) -> Response:
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(attachment.filename)}"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@blueprint.get("/inbound-events")
+@validate_querystring(InboundEventQuery)
+@admin_required
+async def list_inbound_events(query_args: InboundEventQuery) -> Response:
+    """Raw webhook payloads a channel stored before processing, newest first; by default the
+    ones whose processing failed, with the error."""
+    query = models.InboundEvent.filter(status=query_args.status)
+    if query_args.channel:
+        query = query.filter(channel__name=query_args.channel)
+    if query_args.cursor:
+        (last_id,) = decode_cursor(query_args.cursor, 1)
+        query = query.filter(id__lt=int(last_id))
+    rows = await query.select_related("channel").order_by("-id").limit(query_args.limit + 1)
+    more = len(rows) > query_args.limit
+    rows = rows[: query_args.limit]
+    return jsonify({"items": [event_json(row) for row in rows],
+                    "next_cursor": encode_cursor(rows[-1].id) if more and rows else None})
+
+
+async def _event(event_id: int) -> models.InboundEvent:
+    row = await models.InboundEvent.get_or_none(id=event_id).select_related("channel")
+    if row is None:
+        raise ApiError(404, "inbound_event_not_found", f"inbound event {event_id} does not exist")
+    return row
+
+
+@blueprint.get("/inbound-events/<int:event_id>")
+@admin_required
+async def get_inbound_event(event_id: int) -> Response:
+    """One stored payload, with its raw body."""
+    return jsonify(event_json(await _event(event_id), with_payload=True))
+
+
+@blueprint.post("/inbound-events/<int:event_id>/replay")
+@admin_required
+async def replay_inbound_event(event_id: int) -> Response:
+    """Process a failed payload again (after fixing its cause); duplicates are absorbed."""
+    row = await _event(event_id)
+    if row.status == "processed":
+        raise ApiError(409, "already_processed", f"inbound event {event_id} was processed")
+    await current_nexus().inbox.replay(event_id)
+    return jsonify(event_json(await _event(event_id)))

@@ -119,6 +119,13 @@ class DeliveryQuery(Strict):
     limit: int = Field(50, ge=1, le=200)
 
 
+class InboundEventQuery(Strict):
+    status: Literal["pending", "processing", "processed", "failed"] = "failed"
+    channel: str | None = None
+    cursor: str | None = None
+    limit: int = Field(50, ge=1, le=200)
+
+
 # --- Contacts ------------------------------------------------------------------------------
 
 

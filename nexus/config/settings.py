@@ -146,6 +146,9 @@ class DeliverySettings(Section):
     concurrency: int = Field(10, ge=1, le=1000)
     sweep_interval: Duration = 30.0
     stuck_after: Duration = 120.0
+    #: Automatic replies (from plugins) one address may get per hour, on any channel; the
+    #: rest fail with a reason. Mail loops between two autoresponders stop here.
+    auto_reply_limit: int = Field(5, ge=0)
 
 
 class AuthSettings(Section):

@@ -319,10 +319,12 @@ class InboundEvent(Model):
     )
     payload = fields.TextField()
     headers = fields.JSONField(default=dict)
+    #: pending, processing, processed or failed.
     status = fields.CharField(max_length=16, default="pending", db_index=True)
     error = fields.TextField(null=True)
     attempts = fields.IntField(default=0)
     received_at = fields.DatetimeField(auto_now_add=True)
+    status_changed_at = fields.DatetimeField(null=True)
     processed_at = fields.DatetimeField(null=True)
 
     class Meta:

@@ -240,6 +240,12 @@ class Delivery:
             if not runtime.usable or runtime.instance is None:
                 raise RetryableError(f"channel {runtime.name!r} is not running: {runtime.error or runtime.state}", code="channel_unavailable")
             outbound = await self._outbound(message, attempt)
+            if outbound.automatic and not await self._within_auto_reply_limit(runtime.name, outbound.recipient.address):
+                raise PermanentError(
+                    f"{outbound.recipient.address} got {self.settings.auto_reply_limit} automatic replies in the "
+                    "last hour (delivery.auto_reply_limit); this one is not sent, to break a possible mail loop",
+                    code="auto_reply_limit",
+                )
             cls = runtime.instance
             wait = await self.limiter.reserve(runtime.name, outbound.recipient.address, cls.rate_limit)
             if wait > MAX_INLINE_WAIT:
@@ -268,6 +274,14 @@ class Delivery:
         await self._sent(message, result)
         return "sent"
 
+    async def _within_auto_reply_limit(self, channel: str, address: str) -> bool:
+        hour = int(now().timestamp() // 3600)
+        key = self.nexus.settings.redis_key("auto-replies", channel, address.lower(), hour)
+        count = await self.nexus.redis.incr(key)
+        if count == 1:
+            await self.nexus.redis.expire(key, 3700)
+        return count <= self.settings.auto_reply_limit
+
     async def _outbound(self, message: models.Message, attempt: int) -> OutboundMessage:
         ticket = await models.Ticket.get(id=message.ticket_id).select_related("identity")
         identity = ticket.identity
@@ -286,6 +300,7 @@ class Delivery:
             text=message.text or "", html=message.html, subject=ticket.subject, attachments=attachments,
             reply_to=message.reply_to.external_id if message.reply_to else None,
             thread=list(reversed(thread)), attempt=attempt, metadata=message.metadata or {},
+            automatic=message.auto_submitted,
         )
 
     async def _sent(self, message: models.Message, result: SendResult) -> None:

@@ -1,0 +1,113 @@
+"""Raw webhook payloads, stored before they are processed.
+
+A channel stores the exact payload with :meth:`ChannelHost.store_raw` and acknowledges the
+provider at once; the host then runs the channel's ``process_raw`` in the background. A payload
+whose processing fails stays in ``inbound_events`` with its error, so the provider is not made
+to redeliver it forever and nothing is lost: operators list and replay it over the API. A sweep
+in every API process picks up payloads whose process died before finishing them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from nexus.db import models
+
+if TYPE_CHECKING:
+    from nexus.channels import ChannelRuntime
+    from nexus.runtime import Nexus
+
+logger = logging.getLogger("nexus.inbox")
+
+#: A payload still pending (or processing) this long after it arrived was orphaned.
+ORPHAN_AFTER = timedelta(seconds=60)
+SWEEP_INTERVAL = 15.0
+KEPT_HEADERS = ("content-type", "user-agent")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Inbox:
+    def __init__(self, nexus: Nexus) -> None:
+        self.nexus = nexus
+
+    async def store(self, channel: ChannelRuntime, payload: bytes, headers: dict[str, str]) -> int:
+        kept = {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS}
+        row = await models.InboundEvent.create(
+            channel_id=channel.row_id, payload=payload.decode("utf-8", "surrogateescape"),
+            headers=kept, status="pending", status_changed_at=now(),
+        )
+        self.nexus.spawn(self.process(row.id), name=f"inbound-event-{row.id}")
+        return row.id
+
+    async def process(self, event_id: int) -> bool:
+        """Process one stored payload; True when it ends processed."""
+        claimed = await models.InboundEvent.filter(id=event_id, status__in=["pending", "failed"]).update(
+            status="processing", status_changed_at=now()
+        )
+        if not claimed:
+            return False
+        event = await models.InboundEvent.get(id=event_id).select_related("channel")
+        runtime = self.nexus.channels.get(event.channel.name)
+        try:
+            if runtime is None or runtime.instance is None or not runtime.usable:
+                raise RuntimeError(f"channel {event.channel.name!r} is not running here")
+            payload = event.payload.encode("utf-8", "surrogateescape")
+            await runtime.instance.process_raw(payload, event.headers or {})
+        except Exception as exc:  # noqa: BLE001 - kept with its error for operators
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            logger.error("inbound event %s (channel %s) failed: %s", event_id, event.channel.name, detail)
+            await models.InboundEvent.filter(id=event_id).update(
+                status="failed", error=detail, attempts=event.attempts + 1, status_changed_at=now()
+            )
+            return False
+        await models.InboundEvent.filter(id=event_id).update(
+            status="processed", error=None, attempts=event.attempts + 1, processed_at=now(), status_changed_at=now()
+        )
+        return True
+
+    async def replay(self, event_id: int) -> bool:
+        """Process a failed (or orphaned) payload again, now."""
+        await models.InboundEvent.filter(id=event_id, status="processing", status_changed_at__lt=now() - ORPHAN_AFTER).update(
+            status="pending"
+        )
+        return await self.process(event_id)
+
+    async def sweep(self) -> int:
+        cutoff = now() - ORPHAN_AFTER
+        await models.InboundEvent.filter(status="processing", status_changed_at__lt=cutoff).update(
+            status="pending", status_changed_at=now()
+        )
+        orphans = await models.InboundEvent.filter(status="pending", received_at__lt=cutoff).values_list("id", flat=True)
+        done = 0
+        for event_id in orphans:
+            done += await self.process(event_id)
+        return done
+
+    async def run_sweeper(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001
+                logger.exception("inbox sweep failed")
+            await asyncio.sleep(SWEEP_INTERVAL)
+
+
+def event_json(row: models.InboundEvent, *, with_payload: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": row.id, "channel": row.channel.name, "status": row.status, "error": row.error,
+        "attempts": row.attempts, "received_at": row.received_at.isoformat(),
+        "processed_at": row.processed_at.isoformat() if row.processed_at else None,
+    }
+    if with_payload:
+        data["payload"] = row.payload
+        data["headers"] = row.headers
+    return data
