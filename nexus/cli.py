@@ -42,8 +42,6 @@ def setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", force=True)
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
-    # SAQ warns at every shutdown that idle dequeue tasks were cancelled; that is expected.
-    logging.getLogger("saq").setLevel(max(logging.ERROR, logging.getLevelName(level)))
 
 
 def load(ctx: click.Context) -> Setup:
@@ -62,10 +60,7 @@ def load(ctx: click.Context) -> Setup:
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    try:
-        return asyncio.run(coro)
-    except (OSError, ConnectionError) as exc:
-        raise Fail(f"cannot connect: {exc}") from None
+    return asyncio.run(coro)
 
 
 @contextlib.asynccontextmanager

@@ -78,7 +78,8 @@ def prepare(loaded: LoadedSettings, extra_plugins: Mapping[str, Any] | None = No
     if errors:
         raise ConfigErrors(errors)
 
-    active = set(settings.plugins.enabled)
+    # Plugins handed over in code (tests, embedding) are enabled by being handed over.
+    active = set(settings.plugins.enabled) | set(extra_plugins or ())
     active.update(spec.plugin for spec in channels.values() if spec.plugin and spec.problem is None)
     registry.activate(active)
     return Setup(settings, raw, registry, channels, warnings)

@@ -208,12 +208,23 @@ class InboundPipeline:
 
         # Row locks: an agent's concurrent change to the ticket waits for this commit.
         active = await models.Ticket.filter(active_key=key).using_db(conn).select_for_update().first()
-        if candidate is not None and candidate.status != TicketStatus.RESOLVED:
-            return self._wake(candidate)
-        if candidate is not None and active is None:
-            return self._reopen(candidate, key)
+        if candidate is not None:
+            if candidate.status != TicketStatus.RESOLVED:
+                return self._wake(candidate)
+            # The thread wins: its ticket reopens. It becomes the contact's active ticket
+            # only if no other unresolved ticket already is.
+            return self._reopen(candidate, key if active is None else None)
         if active is not None:
             return self._wake(active)
+
+        # An unresolved ticket that a thread reopened (it holds no active key) takes the
+        # unthreaded messages too, and from now on holds the key.
+        unresolved = await models.Ticket.filter(
+            contact_id=contact_id, channel_id=channel_id, status__in=list(UNRESOLVED)
+        ).using_db(conn).order_by("-last_message_at", "-id").select_for_update().first()
+        if unresolved is not None:
+            unresolved.active_key = key
+            return self._wake(unresolved)
 
         # 2. A recently resolved ticket comes back; otherwise a new one.
         window = self.nexus.settings.tickets.reopen_window
@@ -251,7 +262,7 @@ class InboundPipeline:
         return Threaded(ticket)
 
     @staticmethod
-    def _reopen(ticket: models.Ticket, key: str) -> Threaded:
+    def _reopen(ticket: models.Ticket, key: str | None) -> Threaded:
         changes: dict[str, object] = {"status": str(ticket.status), "resolved_at": ticket.resolved_at}
         ticket.status = TicketStatus.OPEN
         ticket.resolved_at = None

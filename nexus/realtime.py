@@ -99,10 +99,10 @@ class Realtime:
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
         if not token:
-            raise socketio.exceptions.ConnectionRefusedError({"code": "unauthorized", "message": "auth.token is required"})
+            raise socketio.exceptions.ConnectionRefusedError("auth.token is required", {"code": "unauthorized"})
         agent = await self.nexus.accounts.agent_for_token(token)
         if agent is None:
-            raise socketio.exceptions.ConnectionRefusedError({"code": "unauthorized", "message": "invalid or expired token"})
+            raise socketio.exceptions.ConnectionRefusedError("invalid or expired token", {"code": "unauthorized"})
         team_ids = await self.nexus.accounts.team_ids(agent.id)
         await self.sio.save_session(sid, {"agent_id": agent.id})
         for room in rooms_for_agent(agent.id, agent.role, team_ids):

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import signal
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -53,8 +54,17 @@ def run_loop(main: Callable[[], Any], worker_class: str) -> Any:
     return asyncio.run(main())
 
 
+def check_bind(host: str, port: int) -> None:
+    """Raise OSError now if ``host:port`` cannot be listened on, before anything starts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+
+
 def serve(setup: Setup, *, host: str, port: int, workers: int, worker_class: str, options: Options) -> int:
     """Serve until SIGINT or SIGTERM; returns the exit code."""
+    check_bind(host, port)
     config = hypercorn_config(setup.settings, host, port, workers, worker_class)
     if workers > 1:
         from hypercorn.run import run
@@ -73,7 +83,12 @@ def serve(setup: Setup, *, host: str, port: int, workers: int, worker_class: str
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await hypercorn_serve(app.asgi, config, shutdown_trigger=stop.wait)  # type: ignore[attr-defined]
+        try:
+            await hypercorn_serve(app.asgi, config, shutdown_trigger=stop.wait)  # type: ignore[attr-defined]
+        finally:
+            nexus = app.extensions["nexus"]
+            if nexus.started:  # the server failed after start-up (say, binding): close what opened
+                await nexus.stop()
 
     run_loop(main, worker_class)
     return 0

@@ -129,19 +129,20 @@ class Tickets:
         if actor is not None:
             await self.get_visible(actor, ticket_id)
 
-        try:
-            async with in_transaction() as conn:
-                ticket = await models.Ticket.filter(id=ticket_id).using_db(conn).select_for_update().first()
-                if ticket is None:
-                    raise TicketError(404, "ticket_not_found", f"ticket {ticket_id} does not exist")
-                before_rooms = rooms_for_ticket(ticket.team_id, ticket.assignee_id)
-                previous = await self._apply(conn, ticket, clean)
-        except IntegrityError:
-            raise TicketError(
-                409, "ticket_conflict",
-                "the contact has another unresolved ticket on this channel; resolve or merge it first",
-                "status",
-            ) from None
+        for attempt in range(3):
+            try:
+                async with in_transaction() as conn:
+                    ticket = await models.Ticket.filter(id=ticket_id).using_db(conn).select_for_update().first()
+                    if ticket is None:
+                        raise TicketError(404, "ticket_not_found", f"ticket {ticket_id} does not exist")
+                    before_rooms = rooms_for_ticket(ticket.team_id, ticket.assignee_id)
+                    previous = await self._apply(conn, ticket, clean)
+                break
+            except IntegrityError:
+                # Another ticket took the contact's active key meanwhile: run again, and this
+                # ticket reopens without it.
+                if attempt == 2:
+                    raise
 
         view = await ticket_view(ticket_id)
         if previous:
@@ -217,8 +218,11 @@ class Tickets:
                 change("active_key", None)
                 change("snoozed_until", None)
             else:
-                if ticket.active_key is None:
-                    change("active_key", active_key(ticket.contact_id, ticket.channel_id))
+                if ticket.active_key is None and ticket.status == TicketStatus.RESOLVED:
+                    # Reopened: it takes the contact's active key unless another ticket has it.
+                    key = active_key(ticket.contact_id, ticket.channel_id)
+                    if not await models.Ticket.filter(active_key=key).using_db(conn).exists():
+                        change("active_key", key)
                 change("resolved_at", None)
                 if status != TicketStatus.SNOOZED:
                     change("snoozed_until", None)

@@ -83,7 +83,8 @@ class RawConfig:
             if key in self.sources:
                 return self.sources[key]
             key = key.rpartition(".")[0]
-        return None
+        # A table (``[servr]``) is known by the keys set inside it.
+        return next((source for key, source in self.sources.items() if key.startswith(dotted + ".")), None)
 
 
 @dataclass(frozen=True)

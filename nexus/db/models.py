@@ -177,9 +177,10 @@ class Ticket(Timestamped):
         "nexus.Team", related_name="tickets", null=True, on_delete=fields.SET_NULL
     )
     subject = fields.CharField(max_length=500, null=True)
-    #: ``"<contact id>:<channel id>"`` while the ticket is unresolved, NULL once resolved. Its
-    #: unique index allows one unresolved ticket per contact and channel, even when 50
-    #: messages from a new contact arrive at once.
+    #: ``"<contact id>:<channel id>"`` on the ticket that the contact's unthreaded messages on
+    #: this channel go to; NULL once resolved. Its unique index makes 50 messages from a new
+    #: contact arriving at once open one ticket. (A thread can reopen a second ticket, which
+    #: then holds no key.)
     active_key = fields.CharField(max_length=64, null=True, unique=True)
     snoozed_until = fields.DatetimeField(null=True)
     first_response_at = fields.DatetimeField(null=True)

@@ -12,8 +12,9 @@ The database is the source of truth, Redis only carries work:
   exponential backoff with jitter (or the provider's Retry-After); a permanent one marks it
   ``failed`` with the provider's code and text.
 * Every worker runs a dispatcher that enqueues due ``queued`` messages each second, and a
-  sweep that returns ``sending`` messages whose worker died to ``queued``. A FLUSHALL, a Redis
-  restart or a ``kill -9`` therefore delays a reply but never loses it.
+  sweep that returns ``sending`` messages whose worker died (its job's heartbeat stopped, or
+  the job vanished from Redis) to ``queued``. A FLUSHALL, a Redis restart or a ``kill -9``
+  therefore delays a reply by seconds but never loses it.
 
 Delivery is at least once. A duplicate at the provider is possible only when a process dies
 (or a send times out) after the provider accepted the message but before ``sent`` was
@@ -30,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from saq import Queue, Worker
+from saq.job import Status
 from saq.queue.redis import RedisQueue
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
@@ -46,6 +48,16 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("nexus.delivery")
 
+
+class _QuietShutdown(logging.Filter):
+    """SAQ warns at every stop that its idle dequeue loops were cancelled; they always are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "did not finish within the shutdown grace period" not in record.getMessage()
+
+
+logging.getLogger("saq").addFilter(_QuietShutdown())
+
 JOB_FUNCTION = "deliver"
 #: A paced send waits in the job up to this long; longer waits go back to the dispatcher.
 MAX_INLINE_WAIT = 5.0
@@ -53,6 +65,12 @@ ORDER_RECHECK = 5.0
 DISPATCH_INTERVAL = 1.0
 DISPATCH_BATCH = 500
 THREAD_REFERENCES = 20
+#: A running job touches its heartbeat this often (seconds) ...
+HEARTBEAT_EVERY = 3.0
+#: ... and one silent for this long belongs to a dead worker.
+HEARTBEAT = 10
+#: A message is in "sending" at least this long before the sweep looks at its job.
+ORPHAN_GRACE = timedelta(seconds=2)
 
 __all__ = ["Delivery", "StatusUpdates"]
 
@@ -73,6 +91,10 @@ def make_queue(nexus: Nexus) -> Queue:
     if nexus.settings.embedded_redis:
         return EmbeddedRedisQueue(nexus.redis, name=name)
     return RedisQueue(nexus.redis, name=name)
+
+
+def job_key(message_id: int) -> str:
+    return f"deliver:{message_id}"
 
 
 def backoff(attempt: int, base: float, cap: float) -> float:
@@ -99,8 +121,8 @@ class Delivery:
         raises: if Redis is down, the dispatcher enqueues the message once it is back."""
         try:
             job = await self.queue.enqueue(
-                JOB_FUNCTION, message_id=message_id, key=f"deliver:{message_id}",
-                timeout=int(self._job_timeout()), retries=1, ttl=600,
+                JOB_FUNCTION, message_id=message_id, key=job_key(message_id),
+                timeout=int(self._job_timeout()), heartbeat=HEARTBEAT, retries=1, ttl=600,
             )
         except Exception as exc:  # noqa: BLE001
             logger.warning("could not enqueue message %s now (%s); the dispatcher will", message_id, exc)
@@ -181,20 +203,30 @@ class Delivery:
         return created
 
     async def sweep(self) -> int:
-        """Return sends whose worker died (``sending`` for longer than ``stuck_after``) to the
-        queue, and forget status reports that never found their message."""
-        cutoff = now() - timedelta(seconds=self.settings.stuck_after)
-        stuck = await models.Message.filter(
-            status=DeliveryStatus.SENDING, status_changed_at__lt=cutoff
-        ).values_list("id", flat=True)
+        """Return sends whose worker died to the queue: their job's heartbeat stopped, the job
+        is gone from Redis, or they have been ``sending`` for longer than ``stuck_after``.
+        Then forget status reports that never found their message."""
+        current = now()
+        rows = await models.Message.filter(
+            status=DeliveryStatus.SENDING, status_changed_at__lt=current - ORPHAN_GRACE
+        ).values_list("id", "status_changed_at")
         returned = 0
-        for message_id in stuck:
-            returned += await models.Message.filter(
-                id=message_id, status=DeliveryStatus.SENDING, status_changed_at__lt=cutoff
-            ).update(status=DeliveryStatus.QUEUED, status_changed_at=now(), next_attempt_at=now(),
-                     error_text="the worker stopped while sending; trying again")
-            if returned:
-                logger.warning("message %s was stuck in 'sending'; queued again", message_id)
+        if rows:
+            jobs = await self.queue.jobs([job_key(message_id) for message_id, _ in rows])
+            overdue = current - timedelta(seconds=self.settings.stuck_after)
+            for (message_id, changed), job in zip(rows, jobs, strict=True):
+                alive = job is not None and job.status == Status.ACTIVE and not job.stuck
+                if alive and changed >= overdue:
+                    continue
+                if job is not None and job.status in (Status.ACTIVE, Status.QUEUED):
+                    await self.queue.abort(job, "the worker died while sending")
+                if await models.Message.filter(id=message_id, status=DeliveryStatus.SENDING, status_changed_at=changed).update(
+                    status=DeliveryStatus.QUEUED, status_changed_at=now(), next_attempt_at=now(),
+                    error_text="the worker stopped while sending; trying again",
+                ):
+                    returned += 1
+                    logger.warning("message %s: its worker died while sending; queued again", message_id)
+                    await self.nexus.statuses.publish(message_id)
         await self.nexus.statuses.drop_expired()
         return returned
 
@@ -203,7 +235,19 @@ class Delivery:
     async def _job(self, ctx: dict[str, Any], *, message_id: int) -> str:
         if self._stopping:
             return "stopping"  # still queued: another worker's dispatcher takes it
-        return await self.deliver(message_id)
+        job = ctx["job"]
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(HEARTBEAT_EVERY)
+                with contextlib.suppress(Exception):
+                    await job.update()
+
+        heartbeat = asyncio.create_task(beat())
+        try:
+            return await self.deliver(message_id)
+        finally:
+            heartbeat.cancel()
 
     async def deliver(self, message_id: int) -> str:
         message = await models.Message.get_or_none(id=message_id).select_related("channel", "ticket", "reply_to")

@@ -17,6 +17,7 @@ import inspect
 import json
 import random
 import re
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ class RecordedRequest:
     form_data: dict[str, Any] = field(default_factory=dict)
     #: The status the fake answered with.
     status: int | None = None
+    #: ``time.monotonic()`` when the request arrived.
+    received_at: float = field(default_factory=time.monotonic)
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")

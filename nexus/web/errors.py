@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from pydantic import ValidationError
-from quart import Quart, Response, jsonify
+from quart import Quart, Response, jsonify, request
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -67,13 +67,23 @@ def register_error_handlers(app: Quart) -> None:
         status = 409 if exc.code == "email_taken" else 422
         return error_response(status, exc.code, exc.message, {"field": exc.field} if exc.field else {})
 
+    @app.before_request
+    async def reject_broken_json() -> None:
+        if request.method in ("POST", "PUT", "PATCH") and request.is_json and request.path.startswith("/api/"):
+            body = await request.get_data()
+            if body.strip() and await request.get_json(silent=True) is None:
+                raise ApiError(400, "invalid_json", "the request body is not valid JSON")
+
     @app.errorhandler(HTTPException)
     async def http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
-        message = exc.description or exc.name
-        if status == 400 and "JSON" in (message or ""):
-            return error_response(400, "invalid_json", "the request body is not valid JSON")
-        return error_response(status, _CODES.get(status, "http_error"), message or "error")
+        if status == 404:
+            return error_response(404, "not_found", f"no such endpoint: {request.method} {request.path}")
+        if status == 405:
+            return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.path}")
+        if status == 413:
+            return error_response(413, "payload_too_large", "the request body is too large")
+        return error_response(status, _CODES.get(status, "http_error"), exc.description or exc.name or "error")
 
     @app.errorhandler(Exception)
     async def unexpected(exc: Exception) -> Response:

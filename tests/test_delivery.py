@@ -1,0 +1,224 @@
+"""Outbound delivery: statuses only move forward, transient errors are retried, permanent ones
+fail with a reason, replies keep their order, bursts are paced, and operators see it all."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+from nexus.db import models
+from nexus.testing import wait_for
+from tests.conftest import chat_config, post_events, receive
+
+
+async def open_ticket(server, sender: str = "alice") -> tuple[int, str]:
+    await receive(server, f"open-{sender}", sender)
+    ticket = [t for t in await server.tickets() if t.contact.identities[0]["address"] == sender][0]
+    _, token = await server.agent(f"agent-{sender}@example.com")
+    return ticket.id, token
+
+
+async def reply(server, ticket_id: int, token: str, text: str) -> int:
+    status, body = await server.api("POST", f"/tickets/{ticket_id}/messages", token, {"body": text})
+    assert status == 202, body
+    return body["id"]
+
+
+async def test_a_reply_moves_from_queued_to_sent_and_records_the_providers_id(chat_server, chat_api):
+    ticket_id, token = await open_ticket(chat_server)
+    message_id = await reply(chat_server, ticket_id, token, "hello")
+    sent = await chat_server.wait_for_status(message_id, "sent")
+    assert (sent.external_id, sent.attempts, sent.error_text) == ("out-1", 1, None)
+    assert sent.sent_at is not None
+
+
+async def test_transient_errors_are_retried_with_backoff(chat_server, chat_api):
+    ticket_id, token = await open_ticket(chat_server)
+    chat_api.fail(2, status=503, path="/messages")
+    message_id = await reply(chat_server, ticket_id, token, "third time lucky")
+    sent = await chat_server.wait_for_status(message_id, "sent", timeout=30)
+    assert sent.attempts == 3
+    statuses = [r.status for r in chat_api.requests_to("POST", "/messages")]
+    assert statuses == [503, 503, 200]
+
+
+async def test_retry_after_is_honoured(chat_server, chat_api):
+    ticket_id, token = await open_ticket(chat_server)
+    chat_api.fail(1, status=429, path="/messages", headers={"Retry-After": "2"}, json={"error": "slow down"})
+    started = time.monotonic()
+    message_id = await reply(chat_server, ticket_id, token, "patience")
+    await chat_server.wait_for_status(message_id, "sent", timeout=30)
+    first, second = chat_api.requests_to("POST", "/messages")
+    assert (first.status, second.status) == (429, 200)
+    assert time.monotonic() - started >= 2.0, "the second attempt waited for Retry-After"
+
+
+async def test_a_permanent_error_fails_at_once_with_a_readable_reason(chat_server, chat_api):
+    ticket_id, token = await open_ticket(chat_server)
+    chat_api.fail(1, status=400, path="/messages", json={"error": "the recipient blocked this account", "code": "blocked"})
+    message_id = await reply(chat_server, ticket_id, token, "hello?")
+    failed = await chat_server.wait_for_status(message_id, "failed")
+    assert (failed.attempts, failed.error_code, failed.error_text) == (1, "blocked", "the recipient blocked this account")
+    status, deliveries = await chat_server.api("GET", "/deliveries", token, params={"status": "failed"})
+    assert [(d["id"], d["error_text"]) for d in deliveries["items"]] == [(message_id, "the recipient blocked this account")]
+
+
+async def test_delivery_gives_up_after_max_attempts(nexus_server, chat_api):
+    async with nexus_server({**chat_config(chat_api), "delivery": {"max_attempts": 3}}) as server:
+        ticket_id, token = await open_ticket(server)
+        chat_api.fail(10, status=502, path="/messages", json={"error": "upstream down"})
+        message_id = await reply(server, ticket_id, token, "nobody home")
+        failed = await server.wait_for_status(message_id, "failed", timeout=30)
+        assert failed.attempts == 3
+        assert failed.error_text == "gave up after 3 attempts: provider answered 502: upstream down"
+
+
+async def test_the_retry_endpoint_sends_a_failed_reply_again(chat_server, chat_api):
+    ticket_id, token = await open_ticket(chat_server)
+    chat_api.fail(1, status=400, path="/messages", json={"error": "bad recipient"})
+    message_id = await reply(chat_server, ticket_id, token, "try me again")
+    await chat_server.wait_for_status(message_id, "failed")
+    status, body = await chat_server.api("POST", f"/messages/{message_id}/retry", token)
+    assert (status, body["status"]) == (202, "queued")
+    sent = await chat_server.wait_for_status(message_id, "sent")
+    assert sent.metadata["failures"][0]["text"] == "bad recipient"
+    assert [r.json()["text"] for r in chat_api.requests_to("POST", "/messages", succeeded=True)] == ["try me again"]
+    assert (await chat_server.api("POST", f"/messages/{message_id}/retry", token)).status == 409
+
+
+async def test_replies_in_one_ticket_arrive_in_the_order_they_were_written(chat_server, chat_api):
+    ticket_id, token = await open_ticket(chat_server)
+    chat_api.fail(1, status=503, path="/messages")  # the first reply needs a retry
+    ids = [await reply(chat_server, ticket_id, token, f"part {i}") for i in range(6)]
+    for message_id in ids:
+        await chat_server.wait_for_status(message_id, "sent", timeout=30)
+    delivered = [r.json()["text"] for r in chat_api.requests_to("POST", "/messages", succeeded=True)]
+    assert delivered == [f"part {i}" for i in range(6)]
+
+
+async def test_a_burst_is_paced_not_failed(chat_server, chat_api):
+    """The example channel allows 5 sends a second to one recipient: 12 replies take over two
+    seconds and none fails."""
+    tickets = []
+    for sender in ("alice", "bob"):
+        tickets.append(await open_ticket(chat_server, sender))
+    (alice_ticket, token), (bob_ticket, _) = tickets
+    ids = [await reply(chat_server, alice_ticket, token, f"a{i}") for i in range(12)]
+    ids.append(await reply(chat_server, bob_ticket, token, "b0"))
+    await chat_server.settle(timeout=30)
+    assert {m.status for m in await chat_server.messages(direction="outbound")} == {"sent"}
+    to_alice = [r for r in chat_api.requests_to("POST", "/messages") if r.json()["to"] == "alice"]
+    assert len(to_alice) == 12 and all(r.status == 200 for r in to_alice)
+    assert to_alice[-1].received_at - to_alice[0].received_at >= 11 * 0.2 - 0.05, "paced at 5 a second"
+
+
+async def test_statuses_never_move_backwards(chat_server, chat_api):
+    ticket_id, token = await open_ticket(chat_server)
+    message_id = await reply(chat_server, ticket_id, token, "track me")
+    sent = await chat_server.wait_for_status(message_id, "sent")
+
+    async def status_event(status, **extra):
+        await post_events(chat_server, {"type": "status", "message_id": sent.external_id, "status": status, **extra})
+        (view,) = await chat_server.messages(id=message_id)
+        return view.status
+
+    assert await status_event("read") == "read"
+    assert await status_event("delivered") == "read", "a late delivered after read changes nothing"
+    assert await status_event("failed", error_code="131026", error="undeliverable") == "read"
+    (view,) = await chat_server.messages(id=message_id)
+    assert view.delivered_at is not None and view.read_at is not None
+
+
+async def test_a_status_for_an_unknown_message_is_applied_when_it_appears(chat_server, chat_api):
+    ticket_id, token = await open_ticket(chat_server)
+    await post_events(chat_server, {"type": "status", "message_id": "out-1", "status": "delivered"})
+    assert await models.PendingStatus.all().count() == 1
+    message_id = await reply(chat_server, ticket_id, token, "early report")
+    delivered = await chat_server.wait_for_status(message_id, "delivered")
+    assert delivered.external_id == "out-1"
+    assert await models.PendingStatus.all().count() == 0
+
+
+async def test_a_status_never_creates_a_contact_or_ticket(chat_server):
+    await post_events(chat_server, {"type": "status", "message_id": "nobody-knows", "status": "read"})
+    assert await models.Contact.all().count() == 0
+    assert await chat_server.tickets() == []
+
+
+async def test_metrics_show_the_delivery_figures(chat_server, chat_api):
+    ticket_id, token = await open_ticket(chat_server)
+    chat_api.fail(1, status=503, path="/messages")
+    await chat_server.wait_for_status(await reply(chat_server, ticket_id, token, "one"), "sent", timeout=30)
+    chat_api.fail(1, status=400, path="/messages")
+    await chat_server.wait_for_status(await reply(chat_server, ticket_id, token, "two"), "failed")
+    text = (await chat_server.request("GET", "/metrics")).body
+    values = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert values["nexus_delivery_sent_total"] == "1"
+    assert values["nexus_delivery_retried_total"] == "1"
+    assert values["nexus_delivery_failed_total"] == "1"
+    assert values["nexus_delivery_attempts_total"] == "3"
+    assert values["nexus_delivery_failed_messages"] == "1"
+    assert values["nexus_delivery_queued"] == "0"
+    assert values['nexus_delivery_latency_seconds_bucket{le="+Inf"}'] == "1"
+    assert float(values["nexus_delivery_latency_seconds_sum"]) > 0
+
+
+async def test_automatic_replies_are_capped_per_address(nexus_server, chat_api):
+    async with nexus_server({**chat_config(chat_api), "delivery": {"auto_reply_limit": 2}}) as server:
+        ticket_id, _ = await open_ticket(server)
+        views = [await server.nexus.api.reply(ticket_id, f"auto {i}") for i in range(3)]
+        await server.settle()
+        statuses = [(await server.messages(id=v.id))[0] for v in views]
+        assert [m.status for m in statuses] == ["sent", "sent", "failed"]
+        assert statuses[2].error_code == "auto_reply_limit"
+        assert len(chat_api.requests_to("POST", "/messages")) == 2
+
+
+async def test_automatic_replies_to_automatic_mail_are_refused(chat_server):
+    from nexus.tickets import TicketError
+    from nexus.types import Identity, InboundMessage
+
+    host = chat_server.nexus.channels.get("chat").host
+    await host.receive(InboundMessage("bounce-1", Identity("mailer-daemon"), text="Out of office", auto_submitted=True))
+    (ticket,) = await chat_server.tickets()
+    try:
+        await chat_server.nexus.api.reply(ticket.id, "Thanks for writing!")
+    except TicketError as error:
+        assert error.code == "auto_submitted"
+    else:
+        raise AssertionError("an automatic reply to an auto-reply must be refused")
+
+
+async def test_a_slow_provider_times_out_and_is_retried(nexus_server, fake_provider):
+    api = await fake_provider()
+    calls = itertools.count()
+
+    async def slow_then_fast(request):
+        if next(calls) == 0:
+            await asyncio.sleep(3)
+        return {"id": "slow-1"}
+
+    api.route("POST", "/messages", slow_then_fast)
+    async with nexus_server(chat_config(api, timeout=1.0)) as server:
+        ticket_id, token = await open_ticket(server)
+        sent = await server.wait_for_status(await reply(server, ticket_id, token, "eventually"), "sent", timeout=30)
+        assert sent.attempts == 2
+
+
+async def test_replies_wait_while_the_channel_is_down(nexus_server, chat_api):
+    async with nexus_server(chat_config(chat_api)) as server:
+        ticket_id, token = await open_ticket(server)
+        runtime = server.nexus.channels.get("chat")
+        runtime.state = "failed"
+        message_id = await reply(server, ticket_id, token, "queued while down")
+
+        async def unavailable():
+            (view,) = await server.messages(id=message_id)
+            return view if view.error_code == "channel_unavailable" else None
+
+        waiting = await wait_for(unavailable, timeout=15, message="a retry that says the channel is down")
+        assert waiting.status in ("queued", "sending")
+        runtime.state = "running"
+        await server.wait_for_status(message_id, "sent", timeout=30)
+        assert chat_api.requests_to("POST", "/messages", succeeded=True)
