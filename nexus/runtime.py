@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import socketio
@@ -37,6 +38,10 @@ from nexus.types import MessageView, TicketView
 from nexus.views import ticket_view
 
 logger = logging.getLogger("nexus")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
 
 Role = Literal["api", "worker"]
 
@@ -80,6 +85,8 @@ class Nexus:
         self._loops: list[asyncio.Task[Any]] = []
         self._embedded_server: Any = None
         self.started = False
+        #: The last error each plugin raised in a hook, in this process (shown by /readyz).
+        self.plugin_errors: dict[str, dict[str, str]] = {}
         self.accounts = Accounts(self.settings.auth.token_ttl)
         self.storage = LocalStorage(self.settings.storage_path)
         self.channels = ChannelManager(self, setup.channels)
@@ -170,7 +177,10 @@ class Nexus:
                 task.cancel()
 
     async def call_hook(self, name: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        return await call_hook(self.registry, name, nexus=self.api, **kwargs)
+        def failed(plugin: str, exc: BaseException) -> None:
+            self.plugin_errors[plugin] = {"hook": name, "error": describe_error(exc), "at": now().isoformat()}
+
+        return await call_hook(self.registry, name, on_error=failed, nexus=self.api, **kwargs)
 
     # --- Health ------------------------------------------------------------------------
 
@@ -199,11 +209,13 @@ class Nexus:
         plugins = {name: {"state": info.state, "error": info.error}
                    for name, info in self.registry.plugins.items() if info.state == "failed"}
         degraded = [c for c in channels if c["state"] == "failed" or c["error"]]
-        status = "ok" if ok and not degraded and not plugins else ("degraded" if ok else "unavailable")
+        troubled = degraded or plugins or self.plugin_errors
+        status = "ok" if ok and not troubled else ("degraded" if ok else "unavailable")
         return ok, {
             "status": status,
             "checks": checks,
             "channels": {c["name"]: {k: c[k] for k in ("type", "plugin", "state", "error")} for c in channels},
             "failed_plugins": plugins,
+            "plugin_errors": dict(self.plugin_errors),
             "delivery": await self.delivery.queue_counts() if checks["queue"]["ok"] else {},
         }

@@ -99,6 +99,10 @@ async def test_nexus_ticket_created(nexus_server, chat_api):
         await wait_for(lambda: recorder.named("ticket_created"), message="the hook")
         (ticket,) = await server.tickets()
         assert recorder.named("ticket_created") == [("ticket_created", ticket.id, "open")]
+        ready = (await server.request("GET", "/readyz")).body
+        assert ready["status"] == "degraded"
+        assert ready["plugin_errors"]["broken"]["hook"] in ("nexus_ticket_created", "nexus_message_received")
+        assert ready["plugin_errors"]["broken"]["error"] == "RuntimeError: broken plugin"
 
 
 async def test_nexus_ticket_updated(nexus_server, chat_api):
