@@ -163,6 +163,13 @@ class ChannelHost(Protocol):
     async def set_state(self, key: str, value: Any) -> None:
         """Durably store a small JSON value for this instance."""
 
+    async def delete_state(self, key: str) -> None:
+        """Forget a value stored with :meth:`set_state`."""
+
+    async def has_message(self, external_id: str) -> bool:
+        """Whether a message with this provider id is already stored for this instance (to skip
+        slow work, such as a media download, when a payload is replayed)."""
+
     async def setdefault_state(self, key: str, value: Any) -> Any:
         """Store ``value`` unless ``key`` already has one; return the stored value. Atomic
         across processes, so every process agrees on, say, a generated webhook secret."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from tortoise.exceptions import IntegrityError
 
-from nexus.channel import Channel
+from nexus.channel import Channel, RateLimit
 from nexus.db import models
 from nexus.instances import ChannelSpec
 from nexus.redis_backend import RedisLock
@@ -61,26 +61,36 @@ class ChannelInstanceHost:
     async def update_status(self, update: StatusUpdate) -> bool:
         return await self._runtime.nexus.statuses.apply(self._runtime.row_id, update)
 
+    # Values are stored wrapped, {"v": value}: Tortoise's JSONField takes a bare string for
+    # already-encoded JSON, so any JSON value, strings included, goes in a box.
+
     async def get_state(self, key: str, default: Any = None) -> Any:
         row = await models.ChannelState.get_or_none(channel_id=self._runtime.row_id, key=key)
-        return default if row is None else row.value
+        return default if row is None else row.value["v"]
 
     async def set_state(self, key: str, value: Any) -> None:
-        updated = await models.ChannelState.filter(channel_id=self._runtime.row_id, key=key).update(value=value)
+        boxed = {"v": value}
+        updated = await models.ChannelState.filter(channel_id=self._runtime.row_id, key=key).update(value=boxed)
         if not updated:
             try:
-                await models.ChannelState.create(channel_id=self._runtime.row_id, key=key, value=value)
+                await models.ChannelState.create(channel_id=self._runtime.row_id, key=key, value=boxed)
             except IntegrityError:
-                await models.ChannelState.filter(channel_id=self._runtime.row_id, key=key).update(value=value)
+                await models.ChannelState.filter(channel_id=self._runtime.row_id, key=key).update(value=boxed)
+
+    async def delete_state(self, key: str) -> None:
+        await models.ChannelState.filter(channel_id=self._runtime.row_id, key=key).delete()
+
+    async def has_message(self, external_id: str) -> bool:
+        return await models.Message.exists(channel_id=self._runtime.row_id, external_id=external_id)
 
     async def setdefault_state(self, key: str, value: Any) -> Any:
         row = await models.ChannelState.get_or_none(channel_id=self._runtime.row_id, key=key)
         if row is None:
             try:
-                row = await models.ChannelState.create(channel_id=self._runtime.row_id, key=key, value=value)
+                row = await models.ChannelState.create(channel_id=self._runtime.row_id, key=key, value={"v": value})
             except IntegrityError:  # another process stored one first: theirs wins
                 row = await models.ChannelState.get(channel_id=self._runtime.row_id, key=key)
-        return row.value
+        return row.value["v"]
 
     async def store_raw(self, payload: bytes, headers: Mapping[str, str] | None = None) -> int:
         return await self._runtime.nexus.inbox.store(self._runtime, payload, headers or {})
@@ -110,6 +120,13 @@ class ChannelRuntime:
     @property
     def has_receiver(self) -> bool:
         return self.spec.cls is not None and self.spec.cls.run is not Channel.run
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        """The operator's override, else the channel type's default."""
+        if self.spec.rate_limit is not None:
+            return self.spec.rate_limit
+        return self.spec.cls.rate_limit if self.spec.cls else RateLimit()
 
     @property
     def usable(self) -> bool:

@@ -2,8 +2,9 @@
 
 A channel stores the exact payload with :meth:`ChannelHost.store_raw` and acknowledges the
 provider at once; the host then runs the channel's ``process_raw`` in the background. A payload
-whose processing fails stays in ``inbound_events`` with its error, so the provider is not made
-to redeliver it forever and nothing is lost: operators list and replay it over the API. A sweep
+whose processing fails is tried again a few times with backoff (a media server's hiccup), then
+stays in ``inbound_events`` with its error, so the provider is not made to redeliver it forever
+and nothing is lost: operators list and replay it over the API. A sweep
 in every API process picks up payloads whose process died before finishing them.
 """
 
@@ -26,6 +27,10 @@ logger = logging.getLogger("nexus.inbox")
 #: A payload still pending (or processing) this long after it arrived was orphaned.
 ORPHAN_AFTER = timedelta(seconds=60)
 SWEEP_INTERVAL = 15.0
+#: A failed payload is processed again automatically until it has had this many tries ...
+AUTO_ATTEMPTS = 3
+#: ... after waiting this long times 4 to the power of (tries - 1): 30 s, then 2 min.
+AUTO_RETRY_BASE = timedelta(seconds=30)
 KEPT_HEADERS = ("content-type", "user-agent")
 
 
@@ -80,13 +85,20 @@ class Inbox:
         return await self.process(event_id)
 
     async def sweep(self) -> int:
-        cutoff = now() - ORPHAN_AFTER
+        """Process orphaned payloads, and failed ones whose next automatic try is due."""
+        current = now()
+        cutoff = current - ORPHAN_AFTER
         await models.InboundEvent.filter(status="processing", status_changed_at__lt=cutoff).update(
-            status="pending", status_changed_at=now()
+            status="pending", status_changed_at=current
         )
-        orphans = await models.InboundEvent.filter(status="pending", received_at__lt=cutoff).values_list("id", flat=True)
+        due = list(await models.InboundEvent.filter(status="pending", received_at__lt=cutoff).values_list("id", flat=True))
+        for event_id, attempts, changed in await models.InboundEvent.filter(
+            status="failed", attempts__lt=AUTO_ATTEMPTS, status_changed_at__lt=current - AUTO_RETRY_BASE
+        ).values_list("id", "attempts", "status_changed_at"):
+            if changed <= current - AUTO_RETRY_BASE * 4 ** max(0, attempts - 1):
+                due.append(event_id)
         done = 0
-        for event_id in orphans:
+        for event_id in due:
             done += await self.process(event_id)
         return done
 

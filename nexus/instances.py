@@ -11,13 +11,13 @@ from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
-from nexus.channel import Channel, ChannelConfig
+from nexus.channel import Channel, ChannelConfig, RateLimit
 from nexus.config import ConfigError, ConfigErrors, LoadedSettings, RawConfig, Settings
 from nexus.plugins import PluginRegistry, discover_plugins
 
 CHANNEL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 #: Keys of a channel table that belong to the host, not to the plugin's schema.
-HOST_KEYS = ("type", "enabled", "team")
+HOST_KEYS = ("type", "enabled", "team", "rate_per_second", "rate_per_recipient_per_second")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class ChannelSpec:
     enabled: bool = True
     team: str | None = None
     """The team that new tickets of this channel go to (by name)."""
+    rate_limit: RateLimit | None = None
+    """The operator's pacing for this instance, overriding the channel type's default."""
     problem: str | None = None
     """Why the instance cannot run although its configuration is fine (plugin failed or
     blocked). Shown as the channel's state; other channels run."""
@@ -140,6 +142,18 @@ def _channel_spec(
     if team is not None and not isinstance(team, str):
         errors.append(ConfigError(f"{prefix}.team", "must be a team's name", raw.source_of(f"{prefix}.team")))
         return None
+    rates = {}
+    for key in ("rate_per_second", "rate_per_recipient_per_second"):
+        if key in table:
+            value = table.pop(key)
+            try:
+                rates[key] = float(value)
+                if rates[key] < 0:
+                    raise ValueError
+            except (TypeError, ValueError):
+                errors.append(ConfigError(f"{prefix}.{key}", f"must be a number of sends per second (0 for no limit), got {value!r}",
+                                          raw.source_of(f"{prefix}.{key}")))
+                return None
     if isinstance(enabled, str):
         enabled = enabled.strip().lower() in ("1", "true", "yes", "on")
     if not type_name:
@@ -149,12 +163,12 @@ def _channel_spec(
     if ctype is None:
         owner = registry.plugins.get(type_name)
         if owner and owner.state == "blocked":
-            return ChannelSpec(name, type_name, owner.name, None, None, bool(enabled), team,
+            return ChannelSpec(name, type_name, owner.name, None, None, bool(enabled), team, None,
                                problem=f"plugin {owner.name!r} is blocked (plugins.blocked)")
         failed = registry.failed
         if failed:
             reasons = "; ".join(f"plugin {p!r} {info.error}" for p, info in sorted(failed.items()))
-            return ChannelSpec(name, type_name, None, None, None, bool(enabled), team,
+            return ChannelSpec(name, type_name, None, None, None, bool(enabled), team, None,
                                problem=f"channel type {type_name!r} is unavailable: {reasons}")
         known = ", ".join(sorted(registry.channel_types)) or "none installed"
         errors.append(ConfigError(
@@ -170,7 +184,13 @@ def _channel_spec(
             key = ".".join([prefix, *map(str, error["loc"])])
             errors.append(_channel_error(ctype.cls, key, error, raw))
         return None
-    return ChannelSpec(name, type_name, ctype.plugin, ctype.cls, config, bool(enabled), team)
+    rate_limit = None
+    if rates:
+        default = ctype.cls.rate_limit
+        per_second = rates.get("rate_per_second", default.per_second or 0.0)
+        per_recipient = rates.get("rate_per_recipient_per_second", default.per_recipient_per_second or 0.0)
+        rate_limit = RateLimit(per_second or None, per_recipient or None)
+    return ChannelSpec(name, type_name, ctype.plugin, ctype.cls, config, bool(enabled), team, rate_limit)
 
 
 def _channel_error(cls: type[Channel], key: str, error: Mapping[str, Any], raw: RawConfig) -> ConfigError:

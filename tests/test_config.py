@@ -88,6 +88,7 @@ def test_lists_from_the_environment(tmp_path, monkeypatch):
         ("[channels.chat]\ntype = 'example'\napi_url = 'http://x'\nsecret = 's'\n", {}, "channels.chat.token: required secret is missing: set NEXUS_CHANNELS__CHAT__TOKEN"),
         ("[channels.chat]\ntype = 'example'\napi_url = 'http://x'\ntoken = 't'\nsecret = 's'\ncolour = 'red'\n", {}, "channels.chat.colour: unknown setting (from {config})"),
         ("[channels.Chat-1]\ntype = 'example'\n", {}, "channels.Chat-1: a channel name uses a-z, 0-9 and _ and starts with a letter (from {config})"),
+        ("[channels.chat]\ntype = 'example'\nrate_per_second = 'fast'\n", {}, "channels.chat.rate_per_second: must be a number of sends per second (0 for no limit), got 'fast' (from {config})"),
     ],
 )
 def test_bad_configuration_is_one_clear_line(tmp_path, monkeypatch, toml, environ, expected):

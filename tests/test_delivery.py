@@ -222,3 +222,16 @@ async def test_replies_wait_while_the_channel_is_down(nexus_server, chat_api):
         runtime.state = "running"
         await server.wait_for_status(message_id, "sent", timeout=30)
         assert chat_api.requests_to("POST", "/messages", succeeded=True)
+
+
+async def test_operators_can_override_a_channels_pacing(nexus_server, chat_api):
+    """rate_per_recipient_per_second = 2 paces one contact's replies half a second apart."""
+    async with nexus_server(chat_config(chat_api, rate_per_recipient_per_second=2)) as server:
+        assert server.nexus.channels.get("chat").rate_limit.per_recipient_per_second == 2
+        ticket_id, token = await open_ticket(server)
+        for i in range(4):
+            await reply(server, ticket_id, token, f"r{i}")
+        await server.settle(timeout=30)
+        times = [r.received_at for r in chat_api.requests_to("POST", "/messages")]
+        assert len(times) == 4
+        assert times[-1] - times[0] >= 3 * 0.5 - 0.05

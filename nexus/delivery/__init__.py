@@ -291,7 +291,7 @@ class Delivery:
                     code="auto_reply_limit",
                 )
             cls = runtime.instance
-            wait = await self.limiter.reserve(runtime.name, outbound.recipient.address, cls.rate_limit)
+            wait = await self.limiter.reserve(runtime.name, outbound.recipient.address, runtime.rate_limit)
             if wait > MAX_INLINE_WAIT:
                 await self._requeue(message, wait, None, count_attempt=False)
                 return "paced"

@@ -1,0 +1,97 @@
+"""The raw inbox: a channel acknowledges as soon as the payload is stored; processing happens
+after, and a payload that fails is kept with its error, retried, and replayable."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from nexus import Channel, ChannelConfig, Identity, InboundMessage, WebhookResponse, hookimpl
+from nexus.db import models
+from nexus.testing import wait_for
+
+
+class Flaky(Channel):
+    """Stores raw payloads and fails to process the first ``failures`` of them."""
+
+    type_name = "inboxed"
+    Config = ChannelConfig
+    failures = 0
+
+    async def handle_webhook(self, request):
+        await self.host.store_raw(request.body, request.headers)
+        return WebhookResponse.ok({"stored": True})
+
+    async def process_raw(self, payload, headers):
+        if Flaky.failures > 0:
+            Flaky.failures -= 1
+            raise ConnectionError("media server unreachable")
+        event = json.loads(payload)
+        await self.host.receive(InboundMessage(event["id"], Identity(event["from"]), text=event["text"]))
+
+
+class Plugin:
+    @hookimpl
+    def nexus_register_channel_types(self, register):
+        register(Flaky)
+
+
+async def test_a_payload_is_acknowledged_then_processed(nexus_server):
+    Flaky.failures = 0
+    async with nexus_server({"channels": {"box": {"type": "inboxed"}}}, plugins={"box": Plugin()}) as server:
+        response = await server.post_webhook("box", {"id": "m-1", "from": "alice", "text": "hi"})
+        assert response.status == 200
+        await server.wait_for_message(external_id="m-1")
+        (event,) = await models.InboundEvent.all()
+        assert (event.status, event.attempts, event.processed_at is not None) == ("processed", 1, True)
+
+
+async def test_a_failing_payload_is_kept_retried_and_replayable(nexus_server):
+    Flaky.failures = 5
+    async with nexus_server({"channels": {"box": {"type": "inboxed"}}}, plugins={"box": Plugin()}) as server:
+        assert (await server.post_webhook("box", {"id": "m-2", "from": "bob", "text": "photo"})).status == 200
+
+        async def failed():
+            row = await models.InboundEvent.first()
+            return row if row and row.status == "failed" else None
+
+        event = await wait_for(failed, message="the payload to fail")
+        assert event.error == "ConnectionError: media server unreachable"
+        _, token = await server.agent()
+        status, listed = await server.api("GET", "/inbound-events", token)
+        assert [(e["id"], e["status"], e["error"]) for e in listed["items"]] == [(event.id, "failed", event.error)]
+        status, shown = await server.api("GET", f"/inbound-events/{event.id}", token)
+        assert json.loads(shown["payload"]) == {"id": "m-2", "from": "bob", "text": "photo"}
+
+        # The sweep retries it automatically once its backoff passed (here: pretend it did).
+        await models.InboundEvent.filter(id=event.id).update(status_changed_at=datetime.now(UTC) - timedelta(minutes=1))
+        assert await server.nexus.inbox.sweep() == 0
+        assert (await models.InboundEvent.get(id=event.id)).attempts == 2
+        await models.InboundEvent.filter(id=event.id).update(status_changed_at=datetime.now(UTC) - timedelta(minutes=3))
+        await server.nexus.inbox.sweep()
+        assert (await models.InboundEvent.get(id=event.id)).attempts == 3
+        await models.InboundEvent.filter(id=event.id).update(status_changed_at=datetime.now(UTC) - timedelta(hours=1))
+        await server.nexus.inbox.sweep()
+        assert (await models.InboundEvent.get(id=event.id)).attempts == 3, "then it waits for an operator"
+
+        Flaky.failures = 0
+        status, replayed = await server.api("POST", f"/inbound-events/{event.id}/replay", token)
+        assert (status, replayed["status"], replayed["attempts"]) == (200, "processed", 4)
+        assert [m.text for m in await server.messages("box")] == ["photo"]
+        status, again = await server.api("POST", f"/inbound-events/{event.id}/replay", token)
+        assert (status, again["error"]["code"]) == (409, "already_processed")
+
+
+async def test_channel_state_holds_any_json_value(nexus_server):
+    async with nexus_server({"channels": {"box": {"type": "inboxed"}}}, plugins={"box": Plugin()}) as server:
+        host = server.nexus.channels.get("box").host
+        for value in ("a string", 42, ["a", 1], {"uid": 7}, None):
+            await host.set_state("key", value)
+            assert await host.get_state("key") == value
+        assert await host.setdefault_state("secret", "first") == "first"
+        assert await host.setdefault_state("secret", "second") == "first"
+        await host.delete_state("secret")
+        assert await host.get_state("secret", "gone") == "gone"
+        assert not await host.has_message("m-9")
+        await host.receive(InboundMessage("m-9", Identity("carol"), text="x"))
+        assert await host.has_message("m-9")
