@@ -3,6 +3,9 @@ models change without a matching migration."""
 
 from __future__ import annotations
 
+import os
+import secrets
+
 import pytest
 
 from nexus.db.migrations import apply_migrations, migrations_location, model_drift, pending_migrations
@@ -26,7 +29,7 @@ async def empty_database(request):
         directory = tempfile.mkdtemp(prefix="nexus-migrate-")
         yield f"sqlite://{Path(directory) / 'empty.sqlite3'}"
         return
-    name = f"nexus_migrate_{request.node.name.replace('[', '_').replace(']', '')}"[:60].lower()
+    name = f"nexus_migrate_{os.getpid()}_{secrets.token_hex(4)}"  # unique across concurrent runs
     admin = await asyncpg.connect(urlsplit(PG_ADMIN)._replace(scheme="postgresql").geturl())
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.execute(f'CREATE DATABASE "{name}"')
