@@ -28,6 +28,8 @@ logger = logging.getLogger("nexus.channels")
 
 RECEIVER_LOCK_TTL = 15.0
 RECEIVER_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+#: A receiver that ran this long before failing is restarted with the shortest backoff.
+RECEIVER_HEALTHY_AFTER = 60.0
 START_TIMEOUT = 30.0
 
 
@@ -225,6 +227,7 @@ class ChannelRuntime:
                 continue
             self.receiving = True
             logger.info("channel %r: this process runs the receiver", self.name)
+            started = asyncio.get_running_loop().time()
             run = asyncio.create_task(self.instance.run(), name=f"run-{self.name}")
             try:
                 lost = await self._hold(lock, run)
@@ -234,6 +237,8 @@ class ChannelRuntime:
                 exc = run.exception()
                 if exc is None:
                     return  # run() finished on its own: nothing more to receive
+                if asyncio.get_running_loop().time() - started > RECEIVER_HEALTHY_AFTER:
+                    failures = 0  # it had been working: this failure starts a new series
                 failures += 1
                 delay = RECEIVER_BACKOFF[min(failures, len(RECEIVER_BACKOFF)) - 1]
                 self.set_error(f"receiver failed: {describe_error(exc)}; restarting in {delay:g}s")
