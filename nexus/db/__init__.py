@@ -6,10 +6,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext
 
 APP_LABEL = "nexus"
 MODEL_MODULES = ["nexus.db.models"]
+
+
+async def _keep_session(connection: Any) -> None:
+    """A pool ``reset`` that sends nothing to the server."""
 
 
 def tortoise_config(url: str, *, with_aerich: bool = False, pool_size: int = 20) -> dict[str, Any]:
@@ -29,10 +34,12 @@ def tortoise_config(url: str, *, with_aerich: bool = False, pool_size: int = 20)
         }
     else:
         scheme = "postgres" if parts.scheme in ("postgres", "postgresql") else parts.scheme
-        connection = f"{scheme}://{parts.netloc}{parts.path}"
-        query = parts.query
-        extra = f"maxsize={pool_size}"
-        connection += f"?{query}&{extra}" if query else f"?{extra}"
+        connection = expand_db_url(f"{scheme}://{parts.netloc}{parts.path}" + (f"?{parts.query}" if parts.query else ""))
+        connection["credentials"].setdefault("maxsize", pool_size)
+        # asyncpg resets every connection it takes back into the pool with a query (RESET ALL,
+        # UNLISTEN, ...): a second round trip per query. Nexus changes no session state
+        # (its advisory lock uses a connection of its own), so skip it.
+        connection["credentials"]["reset"] = _keep_session
     # The connection is named after its dialect: Tortoise caches compiled queries by
     # connection name, so one process can then use SQLite and PostgreSQL one after the other.
     name = dialect_of(url)
@@ -66,3 +73,20 @@ async def close_database(ctx: TortoiseContext) -> None:
 
 def dialect_of(url: str) -> str:
     return "sqlite" if url.startswith("sqlite") else "postgres"
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database is away (restarting, failing over, unreachable), as
+    opposed to a query that is wrong."""
+    from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
+
+    if isinstance(exc, IntegrityError):
+        return False
+    if isinstance(exc, (OperationalError, DBConnectionError, OSError)):
+        return True
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return False
+    return isinstance(exc, (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
+                            asyncpg.exceptions.InternalClientError, asyncpg.InterfaceError))
