@@ -75,7 +75,7 @@ class Events:
             await self.emitter.emit(event.name, event.payload, event.rooms)
         except Exception:  # noqa: BLE001 - Redis hiccup: the change itself is committed
             logger.exception("could not emit %s", event.name)
-        if event.hook:
+        if event.hook and self.nexus.implements(event.hook):
             self.nexus.spawn(self.nexus.call_hook(event.hook, **event.hook_kwargs), name=event.hook)
 
     # --- What the rest of the host publishes -------------------------------------------

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("nexus.inbox")
 
+#: Payloads processed at once in one process.
+PROCESSING_SLOTS = 8
 #: A payload still pending (or processing) this long after it arrived was orphaned.
 ORPHAN_AFTER = timedelta(seconds=60)
 SWEEP_INTERVAL = 15.0
@@ -41,18 +43,25 @@ def now() -> datetime:
 class Inbox:
     def __init__(self, nexus: Nexus) -> None:
         self.nexus = nexus
+        # Processing runs beside the webhooks that store payloads, on the same database pool:
+        # bounding it leaves connections free, so acknowledgements stay fast under a burst.
+        self._slots = asyncio.Semaphore(PROCESSING_SLOTS)
 
     async def store(self, channel: ChannelRuntime, payload: bytes, headers: dict[str, str]) -> int:
+        """Commit the payload, then process it in the background in this process. The row is
+        born ``processing`` (claimed by this process); if the process dies first, the sweep of
+        any process finds it."""
         kept = {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS}
         row = await models.InboundEvent.create(
             channel_id=channel.row_id, payload=payload.decode("utf-8", "surrogateescape"),
-            headers=kept, status="pending", status_changed_at=now(),
+            headers=kept, status="processing", status_changed_at=now(),
         )
-        self.nexus.spawn(self.process(row.id), name=f"inbound-event-{row.id}")
+        self.nexus.spawn(self._run(channel, row.id, payload, kept, 0), name=f"inbound-event-{row.id}")
         return row.id
 
     async def process(self, event_id: int) -> bool:
-        """Process one stored payload; True when it ends processed."""
+        """Claim a stored payload (pending or failed) and process it; True when it ends
+        processed."""
         claimed = await models.InboundEvent.filter(id=event_id, status__in=["pending", "failed"]).update(
             status="processing", status_changed_at=now()
         )
@@ -60,22 +69,28 @@ class Inbox:
             return False
         event = await models.InboundEvent.get(id=event_id).select_related("channel")
         runtime = self.nexus.channels.get(event.channel.name)
-        try:
-            if runtime is None or runtime.instance is None or not runtime.usable:
-                raise RuntimeError(f"channel {event.channel.name!r} is not running here")
-            payload = event.payload.encode("utf-8", "surrogateescape")
-            await runtime.instance.process_raw(payload, event.headers or {})
-        except Exception as exc:  # noqa: BLE001 - kept with its error for operators
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            logger.error("inbound event %s (channel %s) failed: %s", event_id, event.channel.name, detail)
+        payload = event.payload.encode("utf-8", "surrogateescape")
+        return await self._run(runtime, event_id, payload, event.headers or {}, event.attempts, event.channel.name)
+
+    async def _run(self, runtime: ChannelRuntime | None, event_id: int, payload: bytes, headers: dict[str, str],
+                   attempts: int, channel_name: str | None = None) -> bool:
+        async with self._slots:
+            try:
+                if runtime is None or runtime.instance is None or not runtime.usable:
+                    raise RuntimeError(f"channel {channel_name or '?'!r} is not running here")
+                await runtime.instance.process_raw(payload, headers)
+            except Exception as exc:  # noqa: BLE001 - kept with its error for operators
+                detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                logger.error("inbound event %s (channel %s) failed: %s", event_id,
+                             runtime.name if runtime else channel_name, detail)
+                await models.InboundEvent.filter(id=event_id).update(
+                    status="failed", error=detail, attempts=attempts + 1, status_changed_at=now()
+                )
+                return False
             await models.InboundEvent.filter(id=event_id).update(
-                status="failed", error=detail, attempts=event.attempts + 1, status_changed_at=now()
+                status="processed", error=None, attempts=attempts + 1, processed_at=now(), status_changed_at=now()
             )
-            return False
-        await models.InboundEvent.filter(id=event_id).update(
-            status="processed", error=None, attempts=event.attempts + 1, processed_at=now(), status_changed_at=now()
-        )
-        return True
+            return True
 
     async def replay(self, event_id: int) -> bool:
         """Process a failed (or orphaned) payload again, now."""

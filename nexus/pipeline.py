@@ -35,7 +35,13 @@ from nexus.types import (
     InboundReaction,
     Receipt,
 )
-from nexus.views import message_view, ticket_view
+from nexus.views import (
+    ContactViewCache,
+    attachment_view,
+    build_message_view,
+    build_ticket_view,
+    message_view,
+)
 
 if TYPE_CHECKING:
     from nexus.channels import ChannelRuntime
@@ -44,6 +50,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("nexus.pipeline")
 
 RACE_RETRIES = 8
+IDENTITY_CACHE = 50_000
 SUBJECT_LENGTH = 120
 UNRESOLVED = (TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.SNOOZED)
 #: The ticket fields the pipeline writes; everything else belongs to agents.
@@ -81,6 +88,10 @@ class Threaded:
 class InboundPipeline:
     def __init__(self, nexus: Nexus) -> None:
         self.nexus = nexus
+        #: Identities seen lately: a contact's next message skips the lookup. Identities are
+        #: never deleted, and a changed address or name goes to the database again.
+        self._identities: dict[tuple[str, str], models.ContactIdentity] = {}
+        self.contacts = ContactViewCache()
 
     async def receive(self, channel: ChannelRuntime, event: InboundMessage | InboundEdit | InboundReaction) -> Receipt:
         if isinstance(event, InboundMessage):
@@ -96,18 +107,22 @@ class InboundPipeline:
     async def receive_message(self, channel: ChannelRuntime, message: InboundMessage) -> Receipt:
         if not message.external_id:
             raise ValueError("InboundMessage.external_id is required: it is what deduplicates redeliveries")
-        existing = await self._existing(channel.row_id, message.external_id)
-        if existing is not None:
-            return Receipt(stored=False, duplicate=True, message_id=existing.id, ticket_id=existing.ticket_id)
+        if message.attachments:
+            # Files are written before the transaction: skip that work for a known duplicate.
+            # (Without files, the unique constraint alone decides, one round trip cheaper.)
+            existing = await self._existing(channel.row_id, message.external_id)
+            if existing is not None:
+                return Receipt(stored=False, duplicate=True, message_id=existing.id, ticket_id=existing.ticket_id)
 
         stored_files = await self._save_attachments(message)
         try:
-            identity = await self._identity(channel.spec.type_name, message.sender)
+            identity, new_contact = await self._identity(channel.spec.type_name, message.sender)
             for attempt in range(RACE_RETRIES):
                 try:
                     async with in_transaction() as conn:
-                        threaded = await self._thread(conn, channel, identity, message)
-                        stored = await self._store(conn, channel, threaded.ticket, identity, message, stored_files)
+                        threaded = await self._thread(conn, channel, identity, message, new_contact and attempt == 0)
+                        stored, files = await self._store(conn, channel, threaded.ticket, identity, message,
+                                                          stored_files, threaded.created)
                     break
                 except (IntegrityError, TransactionManagementError):
                     existing = await self._existing(channel.row_id, message.external_id)
@@ -121,7 +136,7 @@ class InboundPipeline:
             await self._discard(stored_files)
             raise
 
-        await self._publish(threaded, stored)
+        await self._publish(channel, threaded, stored, identity, files)
         return Receipt(stored=True, message_id=stored.id, ticket_id=threaded.ticket.id)
 
     async def _existing(self, channel_id: int, external_id: str) -> models.Message | None:
@@ -156,6 +171,19 @@ class InboundPipeline:
         key = sender.canonical.strip()
         if not key:
             raise ValueError("Identity.address is required")
+        cached = self._identities.get((channel_type, key))
+        if cached is not None and cached.address == sender.address and (
+            not sender.display_name or sender.display_name == cached.display_name
+        ) and (not sender.profile or dict(sender.profile) == cached.profile):
+            return cached, False
+        identity, created = await self._load_identity(channel_type, key, sender)
+        if len(self._identities) >= IDENTITY_CACHE:
+            self._identities.clear()
+        self._identities[(channel_type, key)] = identity
+        return identity, created
+
+    async def _load_identity(self, channel_type: str, key: str, sender: Identity) -> tuple[models.ContactIdentity, bool]:
+        """The identity, and whether this call created it (with its contact)."""
         for _ in range(RACE_RETRIES):
             identity = await models.ContactIdentity.get_or_none(channel_type=channel_type, key=key)
             if identity is not None:
@@ -170,28 +198,36 @@ class InboundPipeline:
                     await models.ContactIdentity.filter(id=identity.id).update(**changed)
                     for name, value in changed.items():
                         setattr(identity, name, value)
-                return identity
+                    self.contacts.forget(identity.contact_id)
+                return identity, False
             try:
                 async with in_transaction() as conn:
                     contact = await models.Contact.create(
                         name=sender.display_name, using_db=conn,
                         email=sender.address if channel_type == "email" else None,
                     )
-                    return await models.ContactIdentity.create(
+                    identity = await models.ContactIdentity.create(
                         contact=contact, channel_type=channel_type, key=key, address=sender.address,
                         display_name=sender.display_name, profile=dict(sender.profile), using_db=conn,
                     )
+                self.contacts.remember(contact, [identity])
+                return identity, True
             except IntegrityError:
                 continue  # created concurrently: read it on the next turn
         raise RuntimeError(f"could not create the identity {channel_type}:{key}")
 
     async def _thread(
-        self, conn: BaseDBAsyncClient, channel: ChannelRuntime, identity: models.ContactIdentity, message: InboundMessage
+        self, conn: BaseDBAsyncClient, channel: ChannelRuntime, identity: models.ContactIdentity,
+        message: InboundMessage, new_contact: bool = False,
     ) -> Threaded:
-        """Find or open the ticket this message belongs to."""
+        """Find or open the ticket this message belongs to. A contact this very call created
+        has no ticket yet, so the lookups are skipped (the active key's unique index still
+        guards against a concurrent message of the same contact)."""
         channel_id, contact_id = channel.row_id, identity.contact_id
         key = active_key(contact_id, channel_id)
         arrived = message.sent_at or now()
+        if new_contact and not message.thread_keys and not message.ticket_hint:
+            return await self._open(conn, channel, identity, message, key, arrived)
 
         # 1. An explicit thread (email's In-Reply-To/References), then a quoted ticket number.
         candidate: models.Ticket | None = None
@@ -236,6 +272,11 @@ class InboundPipeline:
             if recent is not None:
                 return self._reopen(recent, key)
 
+        return await self._open(conn, channel, identity, message, key, arrived)
+
+    async def _open(self, conn: BaseDBAsyncClient, channel: ChannelRuntime, identity: models.ContactIdentity,
+                    message: InboundMessage, key: str, arrived: datetime) -> Threaded:
+        channel_id, contact_id = channel.row_id, identity.contact_id
         team_id = await self.nexus.tickets.default_team_id(channel.spec)
         ticket = await models.Ticket.create(
             status=TicketStatus.OPEN, channel_id=channel_id, contact_id=contact_id,
@@ -277,7 +318,8 @@ class InboundPipeline:
         identity: models.ContactIdentity,
         message: InboundMessage,
         files: list[tuple[str | None, int, str | None]],
-    ) -> models.Message:
+        created: bool = False,
+    ) -> tuple[models.Message, list[models.Attachment]]:
         reply_to_id = None
         if message.reply_to:
             target = await models.Message.filter(
@@ -293,33 +335,43 @@ class InboundPipeline:
             auto_submitted=message.auto_submitted, metadata=dict(message.metadata),
             provider_timestamp=message.sent_at, status_changed_at=now(), using_db=conn,
         )
+        rows = []
         for attachment, (key, size, digest) in zip(message.attachments, files, strict=True):
             note = attachment.note
             if key is None and attachment.data is not None:
                 note = note or f"not stored: larger than storage.max_attachment_size ({size} bytes)"
-            await models.Attachment.create(
+            rows.append(await models.Attachment.create(
                 message_id=stored.id, filename=attachment.filename[:255] or "file",
                 content_type=attachment.content_type[:255], size=size, storage_key=key,
                 sha256=digest, content_id=attachment.content_id, note=note, using_db=conn,
-            )
+            ))
+        before = (ticket.last_message_at, ticket.subject)
         if ticket.last_message_at is None or arrived >= ticket.last_message_at:
             ticket.last_message_at = arrived
         if ticket.subject is None:
             ticket.subject = subject_from(message)
-        await ticket.save(using_db=conn, update_fields=TICKET_PIPELINE_FIELDS)
-        return stored
+        if not created or (ticket.last_message_at, ticket.subject) != before:
+            await ticket.save(using_db=conn, update_fields=TICKET_PIPELINE_FIELDS)
+        return stored, rows
 
-    async def _publish(self, threaded: Threaded, stored: models.Message) -> None:
+    async def _publish(self, channel: ChannelRuntime, threaded: Threaded, stored: models.Message,
+                       identity: models.ContactIdentity, files: list[models.Attachment]) -> None:
+        """Publish from what is in memory: the committed rows need no second read."""
         events = self.nexus.events
-        ticket = await ticket_view(threaded.ticket.id)
+        ticket = threaded.ticket
+        labels = [] if threaded.created else await models.TicketLabel.filter(ticket_id=ticket.id).order_by("name").values_list("name", flat=True)
+        contact = await self.contacts.get(ticket.contact_id)
+        view = build_ticket_view(ticket, channel.name, channel.spec.type_name, contact, labels)
         if threaded.created:
-            events.ticket_created(ticket)
+            events.ticket_created(view)
         elif threaded.changes:
-            events.ticket_updated(ticket, threaded.changes)
+            events.ticket_updated(view, threaded.changes)
         else:
             # last_message_at moved: lists sorted by activity need to know.
-            events.ticket_updated(ticket, {"last_message_at": None})
-        events.message_created(await message_view(stored.id), ticket, received=True)
+            events.ticket_updated(view, {"last_message_at": None})
+        sender = identity if stored.sender_id == identity.id else None
+        message = build_message_view(stored, channel.name, sender, [attachment_view(a) for a in files])
+        events.message_created(message, view, received=True)
 
     # --- Edits and reactions -----------------------------------------------------------
 

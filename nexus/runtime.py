@@ -176,6 +176,10 @@ class Nexus:
             for task in pending:
                 task.cancel()
 
+    def implements(self, hook_name: str) -> bool:
+        """Whether any enabled plugin implements ``hook_name``."""
+        return bool(getattr(self.registry.pm.hook, hook_name).get_hookimpls())
+
     async def call_hook(self, name: str, **kwargs: Any) -> list[tuple[str, Any]]:
         def failed(plugin: str, exc: BaseException) -> None:
             self.plugin_errors[plugin] = {"hook": name, "error": describe_error(exc), "at": now().isoformat()}

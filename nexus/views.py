@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -37,6 +38,18 @@ async def contact_views(contacts: Sequence[models.Contact]) -> list[ContactView]
     ]
 
 
+def build_ticket_view(ticket: models.Ticket, channel_name: str, channel_type: str, contact: ContactView,
+                      labels: Sequence[str]) -> TicketView:
+    return TicketView(
+        id=ticket.id, status=str(ticket.status), priority=str(ticket.priority), subject=ticket.subject,
+        channel=channel_name, channel_type=channel_type, contact=contact,
+        assignee_id=ticket.assignee_id, team_id=ticket.team_id, labels=list(labels),
+        snoozed_until=ticket.snoozed_until, first_response_at=ticket.first_response_at,
+        resolved_at=ticket.resolved_at, last_message_at=ticket.last_message_at,
+        created_at=ticket.created_at, updated_at=ticket.updated_at,
+    )
+
+
 async def ticket_views(tickets: Sequence[models.Ticket]) -> list[TicketView]:
     """Views of tickets fetched with ``select_related("channel", "contact")``."""
     if not tickets:
@@ -45,22 +58,37 @@ async def ticket_views(tickets: Sequence[models.Ticket]) -> list[TicketView]:
     for ticket_id, name in await models.TicketLabel.filter(ticket_id__in=[t.id for t in tickets]).order_by("name").values_list("ticket_id", "name"):
         labels[ticket_id].append(name)
     contacts = {c.id: c for c in await contact_views(list({t.contact_id: t.contact for t in tickets}.values()))}
-    return [
-        TicketView(
-            id=t.id, status=str(t.status), priority=str(t.priority), subject=t.subject,
-            channel=t.channel.name, channel_type=t.channel.type, contact=contacts[t.contact_id],
-            assignee_id=t.assignee_id, team_id=t.team_id, labels=labels[t.id],
-            snoozed_until=t.snoozed_until, first_response_at=t.first_response_at,
-            resolved_at=t.resolved_at, last_message_at=t.last_message_at,
-            created_at=t.created_at, updated_at=t.updated_at,
-        )
-        for t in tickets
-    ]
+    return [build_ticket_view(t, t.channel.name, t.channel.type, contacts[t.contact_id], labels[t.id]) for t in tickets]
 
 
 async def ticket_view(ticket_id: int) -> TicketView:
     ticket = await models.Ticket.get(id=ticket_id).select_related(*TICKET_RELATED)
     return (await ticket_views([ticket]))[0]
+
+
+def sender_json(identity: models.ContactIdentity | None) -> dict | None:
+    if identity is None:
+        return None
+    return {"identity_id": identity.id, "contact_id": identity.contact_id, "address": identity.address,
+            "display_name": identity.display_name}
+
+
+def attachment_view(a: models.Attachment) -> AttachmentView:
+    return AttachmentView(id=a.id, filename=a.filename, content_type=a.content_type, size=a.size,
+                          url=attachment_url(a.id), content_id=a.content_id, note=a.note)
+
+
+def build_message_view(m: models.Message, channel_name: str, sender: models.ContactIdentity | None,
+                       attachments: Sequence[AttachmentView]) -> MessageView:
+    return MessageView(
+        id=m.id, ticket_id=m.ticket_id, channel=channel_name, direction=str(m.direction),
+        private=m.private, author_id=m.author_id, sender=sender_json(sender), text=m.text, html=m.html,
+        attachments=list(attachments), external_id=m.external_id, reply_to_id=m.reply_to_id,
+        status=str(m.status), error_code=m.error_code, error_text=m.error_text,
+        attempts=m.attempts, reactions=m.reactions or {}, metadata=m.metadata or {},
+        auto_submitted=m.auto_submitted, created_at=m.created_at, sent_at=m.sent_at,
+        delivered_at=m.delivered_at, read_at=m.read_at, edited_at=m.edited_at,
+    )
 
 
 async def message_views(messages: Sequence[models.Message]) -> list[MessageView]:
@@ -69,28 +97,48 @@ async def message_views(messages: Sequence[models.Message]) -> list[MessageView]
         return []
     attachments: dict[int, list[AttachmentView]] = defaultdict(list)
     for a in await models.Attachment.filter(message_id__in=[m.id for m in messages]).order_by("id"):
-        attachments[a.message_id].append(AttachmentView(
-            id=a.id, filename=a.filename, content_type=a.content_type, size=a.size,
-            url=attachment_url(a.id), content_id=a.content_id, note=a.note,
-        ))
-    views = []
-    for m in messages:
-        sender = None
-        if m.sender_id is not None and m.sender is not None:
-            sender = {"identity_id": m.sender.id, "contact_id": m.sender.contact_id,
-                      "address": m.sender.address, "display_name": m.sender.display_name}
-        views.append(MessageView(
-            id=m.id, ticket_id=m.ticket_id, channel=m.channel.name, direction=str(m.direction),
-            private=m.private, author_id=m.author_id, sender=sender, text=m.text, html=m.html,
-            attachments=attachments[m.id], external_id=m.external_id, reply_to_id=m.reply_to_id,
-            status=str(m.status), error_code=m.error_code, error_text=m.error_text,
-            attempts=m.attempts, reactions=m.reactions or {}, metadata=m.metadata or {},
-            auto_submitted=m.auto_submitted, created_at=m.created_at, sent_at=m.sent_at,
-            delivered_at=m.delivered_at, read_at=m.read_at, edited_at=m.edited_at,
-        ))
-    return views
+        attachments[a.message_id].append(attachment_view(a))
+    return [build_message_view(m, m.channel.name, m.sender if m.sender_id is not None else None, attachments[m.id])
+            for m in messages]
 
 
 async def message_view(message_id: int) -> MessageView:
     message = await models.Message.get(id=message_id).select_related("channel", "sender")
     return (await message_views([message]))[0]
+
+
+class ContactViewCache:
+    """Contact views for the events of the inbound pipeline, kept a few seconds: a burst from
+    one contact then costs one lookup. A contact changed through this process's API is
+    dropped at once; other processes' events may show the old name for up to ``ttl``."""
+
+    def __init__(self, ttl: float = 5.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._views: dict[int, tuple[float, ContactView]] = {}
+
+    async def get(self, contact_id: int) -> ContactView:
+        now = time.monotonic()
+        hit = self._views.get(contact_id)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        contact = await models.Contact.get(id=contact_id)
+        (view,) = await contact_views([contact])
+        if len(self._views) >= self.size:
+            self._views.clear()
+        self._views[contact_id] = (now, view)
+        return view
+
+    def remember(self, contact: models.Contact, identities: Sequence[models.ContactIdentity]) -> None:
+        """A contact just created, with its identities: no need to read it back."""
+        view = ContactView(
+            id=contact.id, name=contact.name,
+            identities=[{"id": i.id, "channel_type": i.channel_type, "address": i.address,
+                         "display_name": i.display_name, "profile": i.profile or {}} for i in identities],
+            attributes={"email": contact.email, "phone": contact.phone, **(contact.attributes or {})},
+            created_at=contact.created_at,
+        )
+        self._views[contact.id] = (time.monotonic(), view)
+
+    def forget(self, contact_id: int) -> None:
+        self._views.pop(contact_id, None)

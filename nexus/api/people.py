@@ -155,4 +155,5 @@ async def patch_contact(contact_id: int, data: ContactPatch) -> Response:
         changes["attributes"] = {**(contact.attributes or {}), **(changes["attributes"] or {})}
     if changes:
         await models.Contact.filter(id=contact_id).update(**changes, updated_at=datetime.now(UTC))
+        current_nexus().pipeline.contacts.forget(contact_id)
     return jsonify(to_json((await contact_views([await _contact(contact_id)]))[0]))
