@@ -17,6 +17,8 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
+from tortoise.exceptions import OperationalError
+
 from nexus.db import models
 from nexus.testing import Reply, wait_for
 from nexus.types import DeliveryStatus
@@ -63,7 +65,10 @@ async def queue_replies(api: Api, tickets: list[int], per_ticket: int) -> dict[i
 
 async def all_delivered(total: int, timeout: float) -> None:
     async def done() -> bool:
-        return await models.Message.filter(direction="outbound", status=DeliveryStatus.SENT).count() == total
+        try:
+            return await models.Message.filter(direction="outbound", status=DeliveryStatus.SENT).count() == total
+        except OperationalError:  # the test's own pooled connection died with a restarted server
+            return False
 
     await wait_for(done, timeout=timeout, interval=0.25, message=f"{total} replies to be sent")
 
@@ -174,7 +179,7 @@ def restart_postgres() -> None:
 
 
 @pytest.mark.skipif(not __import__("os").path.isdir("/etc/postgresql"), reason="needs a local PostgreSQL cluster to restart")
-async def test_postgresql_restarts_during_a_burst(tmp_path, cluster_env, nexus_backends):
+async def test_postgresql_restarts_during_a_burst(tmp_path, cluster_env):
     env, provider = cluster_env
     env = {**env, **FAST}
     counter = iter(range(1, 10**6))
@@ -190,18 +195,11 @@ async def test_postgresql_restarts_during_a_burst(tmp_path, cluster_env, nexus_b
         async with aiohttp.ClientSession() as http:
             api = Api(server.url, http, token)
             written = await queue_replies(api, await open_tickets(api, 6), per_ticket=10)
-        from nexus.db import close_database, open_database
-
         with NexusProcess(["worker"], cwd=tmp_path, env=env) as worker:
             await provider.wait_for(5, "POST", "/messages", timeout=30)
             await asyncio.get_running_loop().run_in_executor(None, restart_postgres)
-            # The test's own connections died with the server too.
-            from tortoise.context import get_current_context
-
-            await close_database(get_current_context())
-            await open_database(nexus_backends.database_url)
             await all_delivered(60, timeout=180)
-            assert "Traceback" not in worker.log() or "delivery dispatcher" in worker.log()
+            assert "Traceback" not in worker.log(), worker.log()
     counts = accepted(provider)
     assert set(counts) == {t for texts in written.values() for t in texts}
     assert sum(n - 1 for n in counts.values()) <= 8

@@ -37,7 +37,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from nexus.channel import PermanentError, RetryableError
-from nexus.db import models
+from nexus.db import database_unavailable, models
 from nexus.db.models import Direction
 from nexus.delivery.ratelimit import RateLimiter
 from nexus.delivery.status import StatusUpdates
@@ -185,7 +185,7 @@ class Delivery:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the database or Redis is away: next round
-                logger.warning("delivery dispatcher: %s", exc)
+                logger.warning("delivery dispatcher: %s", exc or type(exc).__name__)
             rounds += 1
             await asyncio.sleep(DISPATCH_INTERVAL)
 
@@ -246,6 +246,13 @@ class Delivery:
         heartbeat = asyncio.create_task(beat())
         try:
             return await self.deliver(message_id)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            # The database is away (a restart, a failover). The message is still queued, or
+            # sending with this job ending: the dispatcher and the sweep send it once it is back.
+            logger.warning("message %s: database unavailable (%s); it will be sent once it is back", message_id, exc)
+            return "database unavailable"
         finally:
             heartbeat.cancel()
 
