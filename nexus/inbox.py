@@ -1,18 +1,26 @@
 """Raw webhook payloads, stored before they are processed.
 
 A channel stores the exact payload with :meth:`ChannelHost.store_raw` and acknowledges the
-provider at once; the host then runs the channel's ``process_raw`` in the background. A payload
-whose processing fails is tried again a few times with backoff (a media server's hiccup), then
-stays in ``inbound_events`` with its error, so the provider is not made to redeliver it forever
-and nothing is lost: operators list and replay it over the API. A sweep
-in every API process picks up payloads whose process died before finishing them.
+provider at once; the host then runs the channel's ``process_raw`` in the background:
+
+* The storing process queues the payload for its own processors (a fixed number per process,
+  so that acknowledgements never wait behind processing for the CPU or a database connection).
+  The row is born ``processing``: claimed by this process.
+* When that queue is full (a burst beyond what this process can process), the row is stored
+  ``pending``, and the sweep of any process with room, API or worker, claims it.
+* A payload whose processing fails is tried again a few times with backoff (a media server's
+  hiccup), then stays ``failed`` with its error, so the provider is not made to redeliver it
+  forever and nothing is lost: operators list and replay it over the API.
+* A payload left ``processing`` by a process that died is returned to ``pending`` by the sweep.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import traceback
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -25,10 +33,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger("nexus.inbox")
 
 #: Payloads processed at once in one process.
-PROCESSING_SLOTS = 8
-#: A payload still pending (or processing) this long after it arrived was orphaned.
+PROCESSORS = 4
+#: Payloads a process queues for its own processors; beyond that they wait in the database.
+QUEUE_SIZE = 2000
+#: How often the sweep looks for pending, orphaned and due-for-retry payloads.
+SWEEP_INTERVAL = 1.0
+SWEEP_BATCH = 200
+#: A payload ``processing`` this long without finishing was orphaned by a dead process.
 ORPHAN_AFTER = timedelta(seconds=60)
-SWEEP_INTERVAL = 15.0
 #: A failed payload is processed again automatically until it has had this many tries ...
 AUTO_ATTEMPTS = 3
 #: ... after waiting this long times 4 to the power of (tries - 1): 30 s, then 2 min.
@@ -40,91 +52,153 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Work:
+    event_id: int
+    channel: str
+    payload: bytes
+    headers: dict[str, str]
+    attempts: int
+
+
 class Inbox:
     def __init__(self, nexus: Nexus) -> None:
         self.nexus = nexus
-        # Processing runs beside the webhooks that store payloads, on the same database pool:
-        # bounding it leaves connections free, so acknowledgements stay fast under a burst.
-        self._slots = asyncio.Semaphore(PROCESSING_SLOTS)
+        self._queue: asyncio.Queue[Work] = asyncio.Queue(QUEUE_SIZE)
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    # --- Storing -----------------------------------------------------------------------
 
     async def store(self, channel: ChannelRuntime, payload: bytes, headers: dict[str, str]) -> int:
-        """Commit the payload, then process it in the background in this process. The row is
-        born ``processing`` (claimed by this process); if the process dies first, the sweep of
-        any process finds it."""
+        """Commit the payload; it is then processed in the background."""
         kept = {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS}
+        local = self._tasks and not self._queue.full()
         row = await models.InboundEvent.create(
             channel_id=channel.row_id, payload=payload.decode("utf-8", "surrogateescape"),
-            headers=kept, status="processing", status_changed_at=now(),
+            headers=kept, status="processing" if local else "pending", status_changed_at=now(),
         )
-        self.nexus.spawn(self._run(channel, row.id, payload, kept, 0), name=f"inbound-event-{row.id}")
+        if local:
+            try:
+                self._queue.put_nowait(Work(row.id, channel.name, payload, kept, 0))
+            except asyncio.QueueFull:  # filled up meanwhile: leave it to a sweep
+                await models.InboundEvent.filter(id=row.id, status="processing").update(status="pending")
         return row.id
 
-    async def process(self, event_id: int) -> bool:
-        """Claim a stored payload (pending or failed) and process it; True when it ends
-        processed."""
-        claimed = await models.InboundEvent.filter(id=event_id, status__in=["pending", "failed"]).update(
+    # --- Processing --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._processor(), name=f"inbox-{i}") for i in range(PROCESSORS)]
+        self._tasks.append(asyncio.create_task(self._sweeper(), name="inbox-sweeper"))
+
+    async def stop(self) -> None:
+        """Stop processing; what this process had queued goes back to ``pending``."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        left = []
+        while not self._queue.empty():
+            left.append(self._queue.get_nowait().event_id)
+        if left:
+            with contextlib.suppress(Exception):
+                await models.InboundEvent.filter(id__in=left, status="processing").update(status="pending")
+
+    async def _processor(self) -> None:
+        while True:
+            work = await self._queue.get()
+            try:
+                await self._run(work)
+            except Exception:  # noqa: BLE001 - the database went away mid-way: the sweep retries
+                logger.warning("inbound event %s: could not record the outcome; it will be processed again", work.event_id)
+
+    async def _run(self, work: Work) -> bool:
+        runtime = self.nexus.channels.get(work.channel)
+        try:
+            if runtime is None or runtime.instance is None or not runtime.usable:
+                raise RuntimeError(f"channel {work.channel!r} is not running here")
+            await runtime.instance.process_raw(work.payload, work.headers)
+        except Exception as exc:  # noqa: BLE001 - kept with its error for operators
+            # (If the database itself is away, recording this fails too: the row stays
+            # "processing" and the orphan sweep gives it back, with no attempt counted.)
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            logger.error("inbound event %s (channel %s) failed: %s", work.event_id, work.channel, detail)
+            await models.InboundEvent.filter(id=work.event_id).update(
+                status="failed", error=detail, attempts=work.attempts + 1, status_changed_at=now()
+            )
+            return False
+        await models.InboundEvent.filter(id=work.event_id).update(
+            status="processed", error=None, attempts=work.attempts + 1, processed_at=now(), status_changed_at=now()
+        )
+        return True
+
+    async def _claim(self, event_id: int, from_status: str = "pending") -> Work | None:
+        """Take a stored payload for this process, if nobody else did."""
+        claimed = await models.InboundEvent.filter(id=event_id, status=from_status).update(
             status="processing", status_changed_at=now()
         )
         if not claimed:
-            return False
+            return None
         event = await models.InboundEvent.get(id=event_id).select_related("channel")
-        runtime = self.nexus.channels.get(event.channel.name)
-        payload = event.payload.encode("utf-8", "surrogateescape")
-        return await self._run(runtime, event_id, payload, event.headers or {}, event.attempts, event.channel.name)
+        return Work(event.id, event.channel.name, event.payload.encode("utf-8", "surrogateescape"),
+                    event.headers or {}, event.attempts)
 
-    async def _run(self, runtime: ChannelRuntime | None, event_id: int, payload: bytes, headers: dict[str, str],
-                   attempts: int, channel_name: str | None = None) -> bool:
-        async with self._slots:
-            try:
-                if runtime is None or runtime.instance is None or not runtime.usable:
-                    raise RuntimeError(f"channel {channel_name or '?'!r} is not running here")
-                await runtime.instance.process_raw(payload, headers)
-            except Exception as exc:  # noqa: BLE001 - kept with its error for operators
-                detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                logger.error("inbound event %s (channel %s) failed: %s", event_id,
-                             runtime.name if runtime else channel_name, detail)
-                await models.InboundEvent.filter(id=event_id).update(
-                    status="failed", error=detail, attempts=attempts + 1, status_changed_at=now()
-                )
-                return False
-            await models.InboundEvent.filter(id=event_id).update(
-                status="processed", error=None, attempts=attempts + 1, processed_at=now(), status_changed_at=now()
-            )
-            return True
+    async def process(self, event_id: int) -> bool:
+        """Claim a pending or failed payload and process it now; True when it ends processed."""
+        work = await self._claim(event_id, "pending") or await self._claim(event_id, "failed")
+        return await self._run(work) if work else False
 
     async def replay(self, event_id: int) -> bool:
         """Process a failed (or orphaned) payload again, now."""
-        await models.InboundEvent.filter(id=event_id, status="processing", status_changed_at__lt=now() - ORPHAN_AFTER).update(
-            status="pending"
-        )
+        await models.InboundEvent.filter(
+            id=event_id, status="processing", status_changed_at__lt=now() - ORPHAN_AFTER
+        ).update(status="pending")
         return await self.process(event_id)
 
+    # --- Sweeping ----------------------------------------------------------------------
+
     async def sweep(self) -> int:
-        """Process orphaned payloads, and failed ones whose next automatic try is due."""
+        """Queue, for this process's processors, the payloads nobody is processing: pending
+        ones, orphans of dead processes, and failed ones whose next automatic try is due.
+        Returns how many it queued."""
         current = now()
-        cutoff = current - ORPHAN_AFTER
-        await models.InboundEvent.filter(status="processing", status_changed_at__lt=cutoff).update(
+        await models.InboundEvent.filter(status="processing", status_changed_at__lt=current - ORPHAN_AFTER).update(
             status="pending", status_changed_at=current
         )
-        due = list(await models.InboundEvent.filter(status="pending", received_at__lt=cutoff).values_list("id", flat=True))
+        room = min(SWEEP_BATCH, QUEUE_SIZE - self._queue.qsize())
+        if room <= 0:
+            return 0
+        due: list[tuple[int, str]] = [
+            (event_id, "pending")
+            for event_id in await models.InboundEvent.filter(status="pending").order_by("id").limit(room).values_list("id", flat=True)
+        ]
         for event_id, attempts, changed in await models.InboundEvent.filter(
             status="failed", attempts__lt=AUTO_ATTEMPTS, status_changed_at__lt=current - AUTO_RETRY_BASE
-        ).values_list("id", "attempts", "status_changed_at"):
+        ).limit(room).values_list("id", "attempts", "status_changed_at"):
             if changed <= current - AUTO_RETRY_BASE * 4 ** max(0, attempts - 1):
-                due.append(event_id)
-        done = 0
-        for event_id in due:
-            done += await self.process(event_id)
-        return done
+                due.append((event_id, "failed"))
+        queued = 0
+        for event_id, status in due:
+            work = await self._claim(event_id, status)
+            if work is not None:
+                await self._queue.put(work)
+                queued += 1
+        return queued
 
-    async def run_sweeper(self) -> None:
+    async def drain(self) -> None:
+        """Wait until this process's queue is empty (for tests and tools)."""
+        while not self._queue.empty():
+            await asyncio.sleep(0.01)
+
+    async def _sweeper(self) -> None:
         while True:
             try:
                 await self.sweep()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001
-                logger.exception("inbox sweep failed")
+            except Exception as exc:  # noqa: BLE001 - the database is away: next round
+                logger.warning("inbox sweep: %s", exc or type(exc).__name__)
             await asyncio.sleep(SWEEP_INTERVAL)
 
 

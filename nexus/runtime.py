@@ -121,9 +121,9 @@ class Nexus:
         await self.channels.sync_rows()
         await self.channels.start(receivers=self.options.receivers and self.options.role == "api")
         await self.call_hook("nexus_startup")
+        await self.inbox.start()
         if self.options.role == "api":
             self._loops.append(asyncio.create_task(self.tickets.run_snooze_waker(), name="snooze-waker"))
-            self._loops.append(asyncio.create_task(self.inbox.run_sweeper(), name="inbox-sweeper"))
         if self.options.delivery_worker:
             await self.delivery.start_worker()
         self.started = True
@@ -141,6 +141,7 @@ class Nexus:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._loops = []
+        await self.inbox.stop()
         await self.channels.stop()
         if self.started:
             await self.call_hook("nexus_shutdown")
