@@ -37,10 +37,11 @@ class Metrics:
         except Exception as exc:  # noqa: BLE001 - metrics never break the work they measure
             logger.debug("metrics: %s", exc)
 
-    async def observe_latency(self, seconds: float) -> None:
-        """Time from a reply's creation to its acceptance by the provider."""
+    async def record_sent(self, seconds: float) -> None:
+        """A reply was accepted, ``seconds`` after its creation: one round trip for both."""
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hincrby(self.key, "delivery_sent", 1)
                 for bound in LATENCY_BUCKETS:
                     if seconds <= bound:
                         pipe.hincrby(self.key, f"latency_bucket:{bound}", 1)

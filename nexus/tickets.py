@@ -358,7 +358,13 @@ class Tickets:
                 await self.nexus.storage.delete(key)
             raise
 
-        await self.nexus.delivery.enqueue(message.id)
+        # Only the first pending reply of a ticket gets a job: each one hands over to the next
+        # when it is done, which keeps the order without jobs that wait.
+        if not await models.Message.filter(
+            ticket_id=ticket_id, direction=Direction.OUTBOUND, private=False, id__lt=message.id,
+            status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENDING],
+        ).exists():
+            await self.nexus.delivery.enqueue(message.id)
         view = await message_view(message.id)
         tview = await ticket_view(ticket_id)
         if first_response:

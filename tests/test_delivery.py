@@ -137,7 +137,11 @@ async def test_a_status_for_an_unknown_message_is_applied_when_it_appears(chat_s
     message_id = await reply(chat_server, ticket_id, token, "early report")
     delivered = await chat_server.wait_for_status(message_id, "delivered")
     assert delivered.external_id == "out-1"
-    assert await models.PendingStatus.all().count() == 0
+
+    async def forgotten():
+        return await models.PendingStatus.all().count() == 0
+
+    await wait_for(forgotten, message="the applied report to be forgotten")
 
 
 async def test_a_status_never_creates_a_contact_or_ticket(chat_server):
