@@ -204,3 +204,34 @@ async def test_postgresql_restarts_during_a_burst(tmp_path, cluster_env):
     assert set(counts) == {t for texts in written.values() for t in texts}
     assert sum(n - 1 for n in counts.values()) <= 8
     assert_in_order(provider, written)
+
+
+async def test_sigterm_lets_in_flight_sends_finish_and_leaves_nothing_stuck(tmp_path, cluster_env):
+    env, provider = cluster_env
+    env = {**env, **FAST, "NEXUS_SERVER__GRACEFUL_TIMEOUT": "10s"}
+    counter = iter(range(1, 10**6))
+
+    async def slow(request):
+        await asyncio.sleep(1.5)
+        return {"id": f"term-{next(counter)}"}
+
+    provider.route("POST", "/messages", slow)
+    token = await issue_token()
+    port = free_port()
+    with NexusProcess(["serve", "--port", str(port), "--no-delivery-worker"], cwd=tmp_path, env=env, port=port) as server:
+        async with aiohttp.ClientSession() as http:
+            api = Api(server.url, http, token)
+            await queue_replies(api, await open_tickets(api, 6), per_ticket=3)
+        worker = NexusProcess(["worker"], cwd=tmp_path, env=env).start().wait_ready()
+        await provider.wait_for(1, "POST", "/messages", timeout=30)
+        # stop() blocks until the process exits; the fake provider lives on this event loop
+        # and must keep answering meanwhile.
+        assert await asyncio.to_thread(worker.stop) == 0, worker.log()
+        in_flight_finished = len(provider.requests_to("POST", "/messages", succeeded=True))
+        assert in_flight_finished >= 1, "the send under way when SIGTERM came was let finish"
+        assert not await models.Message.filter(direction="outbound", status=DeliveryStatus.SENDING).exists(), \
+            "nothing is left stuck in sending"
+        with NexusProcess(["worker"], cwd=tmp_path, env=env):
+            await all_delivered(18, timeout=120)
+    counts = accepted(provider)
+    assert len(counts) == 18 and set(counts.values()) == {1}, worker.log()[-6000:]
