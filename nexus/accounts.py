@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
 
 from nexus.auth import hash_password, new_token, token_hash, verify_password
+from nexus.clock import now
 from nexus.db import models
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -29,10 +30,6 @@ class AccountError(Exception):
 class IssuedToken:
     token: str
     record: models.ApiToken
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Accounts:

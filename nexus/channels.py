@@ -10,12 +10,12 @@ import os
 import socket
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tortoise.exceptions import IntegrityError
 
 from nexus.channel import Channel, RateLimit
+from nexus.clock import now
 from nexus.db import models
 from nexus.instances import ChannelSpec
 from nexus.redis_backend import RedisLock
@@ -36,10 +36,6 @@ START_TIMEOUT = 30.0
 def describe_error(exc: BaseException) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 class ChannelInstanceHost:

@@ -13,7 +13,6 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from functools import wraps
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click

@@ -21,9 +21,10 @@ import contextlib
 import logging
 import traceback
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from nexus.clock import now
 from nexus.db import models
 
 if TYPE_CHECKING:
@@ -46,10 +47,6 @@ AUTO_ATTEMPTS = 3
 #: ... after waiting this long times 4 to the power of (tries - 1): 30 s, then 2 min.
 AUTO_RETRY_BASE = timedelta(seconds=30)
 KEPT_HEADERS = ("content-type", "user-agent")
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError, TransactionManagementError
 from tortoise.transactions import in_transaction
 
+from nexus.clock import now
 from nexus.db import models
 from nexus.db.models import Direction, TicketStatus
 from nexus.storage import sha256_hex
@@ -57,10 +58,6 @@ UNRESOLVED = (TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.SNOOZED)
 TICKET_PIPELINE_FIELDS = [
     "status", "snoozed_until", "resolved_at", "active_key", "last_message_at", "subject", "updated_at",
 ]
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def active_key(contact_id: int, channel_id: int) -> str:

@@ -19,6 +19,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from nexus.clock import now
 from nexus.db import models
 from nexus.db.models import Direction, Priority, Role, TicketStatus
 from nexus.instances import ChannelSpec
@@ -54,10 +55,6 @@ class NewAttachment:
     filename: str
     content_type: str
     data: bytes
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def visible_to(agent: models.Agent, team_ids: Sequence[int]) -> Q:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from quart import Blueprint, Response, jsonify
 from quart_schema import document_response, validate_request
 from tortoise.exceptions import IntegrityError
@@ -26,15 +24,12 @@ from nexus.api.schemas import (
     TokenIn,
     TokenOut,
 )
+from nexus.clock import now
 from nexus.db import models
 from nexus.web.context import current_nexus
 from nexus.web.errors import ApiError
 
 blueprint = Blueprint("admin", __name__)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def _agent(agent_id: int) -> models.Agent:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from nexus.clock import now
 from nexus.db import models
 from nexus.db.models import Direction
 from nexus.types import DeliveryStatus, StatusUpdate
@@ -26,10 +27,6 @@ RANK = {
 #: A report for an unknown message id is kept this long, waiting for the id to appear.
 PENDING_TTL = timedelta(days=3)
 CAS_RETRIES = 5
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def moves_forward(current: DeliveryStatus, new: DeliveryStatus) -> bool:

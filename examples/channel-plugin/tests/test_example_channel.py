@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from nexus.testing import FakeProvider, Reply
+from nexus.testing import FakeProvider
 from nexus.testing.conformance import ChannelConformance
 from nexus_channel_example import SIGNATURE_HEADER, sign
 
