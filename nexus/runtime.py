@@ -12,7 +12,6 @@ import contextlib
 import logging
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 import socketio
@@ -20,6 +19,7 @@ from tortoise.context import TortoiseContext
 
 from nexus.accounts import Accounts
 from nexus.channels import ChannelManager, describe_error
+from nexus.clock import now
 from nexus.config import Settings, mask_url
 from nexus.db import close_database, open_database
 from nexus.delivery import Delivery
@@ -39,9 +39,6 @@ from nexus.views import ticket_view
 
 logger = logging.getLogger("nexus")
 
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 Role = Literal["api", "worker"]
 
@@ -83,7 +80,7 @@ class Nexus:
         self.db: TortoiseContext | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[Any]] = []
-        self._embedded_server: Any = None
+        self.embedded_redis_server: Any = None
         self.started = False
         #: The last error each plugin raised in a hook, in this process (shown by /readyz).
         self.plugin_errors: dict[str, dict[str, str]] = {}
@@ -108,8 +105,8 @@ class Nexus:
         if settings.embedded_redis:
             import fakeredis
 
-            self._embedded_server = fakeredis.FakeServer()
-        self.redis = connect_redis(settings, server=self._embedded_server)
+            self.embedded_redis_server = fakeredis.FakeServer()
+        self.redis = connect_redis(settings, server=self.embedded_redis_server)
         self.metrics = Metrics(self.redis, settings.redis_key("metrics"))
         self.events = Events(self, EventEmitter(self.sio, settings))
         self.realtime = Realtime(self, self.sio) if self.sio is not None else None
@@ -150,6 +147,8 @@ class Nexus:
         if hasattr(self, "events"):
             await self.events.stop()
         await self.drain(timeout=grace)
+        if hasattr(self, "delivery"):
+            await self.delivery.close()
         if hasattr(self, "redis"):
             with contextlib.suppress(Exception):
                 await self.redis.aclose()

@@ -29,7 +29,7 @@ import json
 import logging
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from saq import Queue, Worker
@@ -39,10 +39,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from nexus.channel import PermanentError, RetryableError
+from nexus.clock import now
 from nexus.db import database_unavailable, fetch_one, models
 from nexus.db.models import Direction
 from nexus.delivery.ratelimit import RateLimiter
 from nexus.delivery.status import StatusUpdates
+from nexus.redis_backend import connect_redis
 from nexus.types import DeliveryStatus, Identity, OutboundAttachment, OutboundMessage, SendResult
 from nexus.views import attachment_view, build_message_view
 
@@ -78,10 +80,6 @@ ORPHAN_GRACE = timedelta(seconds=2)
 __all__ = ["Delivery", "StatusUpdates"]
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 class EmbeddedRedisQueue(RedisQueue):
     """SAQ's Redis queue on the embedded stand-in, which has no INFO command."""
 
@@ -90,10 +88,14 @@ class EmbeddedRedisQueue(RedisQueue):
 
 
 def make_queue(nexus: Nexus) -> Queue:
+    """SAQ's queue on a Redis client of its own: SAQ closes its client and that client's
+    connection pool when it disconnects, which must not cut the host's connections (the
+    realtime control channel, locks, metrics) while the rest of the process shuts down."""
     name = f"{nexus.settings.redis.namespace}-delivery"
+    client = connect_redis(nexus.settings, server=nexus.embedded_redis_server)
     if nexus.settings.embedded_redis:
-        return EmbeddedRedisQueue(nexus.redis, name=name)
-    return RedisQueue(nexus.redis, name=name)
+        return EmbeddedRedisQueue(client, name=name)
+    return RedisQueue(client, name=name)
 
 
 @dataclass
@@ -215,6 +217,9 @@ class Delivery:
                 await task
         self._tasks = []
         self.worker = None
+
+    async def close(self) -> None:
+        """Close the queue's Redis client (every process has one: API processes enqueue)."""
         with contextlib.suppress(Exception):
             await self.queue.disconnect()
 
