@@ -78,7 +78,10 @@ def test_nexus_migrate_command(tmp_path):
     url = f"sqlite://{tmp_path / 'cli.sqlite3'}"
     first = run_cli(["migrate"], cwd=tmp_path, env={"DATABASE_URL": url})
     assert first.returncode == 0, first.stderr
-    assert first.stdout.startswith("applied 1 migration(s): 0_")
+    shipped = sorted((path.name for path in (migrations_location(url) / "nexus").glob("[0-9]*_*.py")),
+                     key=lambda name: int(name.split("_")[0]))
+    assert shipped[0].startswith("0_")
+    assert first.stdout == f"applied {len(shipped)} migration(s): {', '.join(shipped)}\n"
     check = run_cli(["migrate", "--check"], cwd=tmp_path, env={"DATABASE_URL": url})
     assert (check.returncode, check.stdout) == (0, "the database is up to date\n")
 

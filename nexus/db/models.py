@@ -63,7 +63,7 @@ class Agent(Timestamped):
 class ApiToken(Model):
     id = fields.IntField(primary_key=True)
     agent: fields.ForeignKeyRelation[Agent] = fields.ForeignKeyField(
-        "nexus.Agent", related_name="tokens", on_delete=fields.CASCADE
+        "nexus.Agent", related_name="tokens", on_delete=fields.CASCADE, db_index=True
     )
     name = fields.CharField(max_length=100)
     #: SHA-256 of the token; the token itself is shown once and never stored.
@@ -144,7 +144,7 @@ class ContactIdentity(Timestamped):
 
     id = fields.IntField(primary_key=True)
     contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
-        "nexus.Contact", related_name="identities", on_delete=fields.CASCADE
+        "nexus.Contact", related_name="identities", on_delete=fields.CASCADE, db_index=True
     )
     channel_type = fields.CharField(max_length=64)
     key = fields.CharField(max_length=320)
@@ -171,10 +171,10 @@ class Ticket(Timestamped):
         "nexus.ContactIdentity", related_name="tickets", on_delete=fields.CASCADE
     )
     assignee: fields.ForeignKeyNullableRelation[Agent] = fields.ForeignKeyField(
-        "nexus.Agent", related_name="assigned_tickets", null=True, on_delete=fields.SET_NULL
+        "nexus.Agent", related_name="assigned_tickets", null=True, on_delete=fields.SET_NULL, db_index=True
     )
     team: fields.ForeignKeyNullableRelation[Team] = fields.ForeignKeyField(
-        "nexus.Team", related_name="tickets", null=True, on_delete=fields.SET_NULL
+        "nexus.Team", related_name="tickets", null=True, on_delete=fields.SET_NULL, db_index=True
     )
     subject = fields.CharField(max_length=500, null=True)
     #: ``"<contact id>:<channel id>"`` on the ticket that the contact's unthreaded messages on
@@ -264,7 +264,7 @@ class Message(Model):
 class Attachment(Model):
     id = fields.IntField(primary_key=True)
     message: fields.ForeignKeyRelation[Message] = fields.ForeignKeyField(
-        "nexus.Message", related_name="attachments", on_delete=fields.CASCADE
+        "nexus.Message", related_name="attachments", on_delete=fields.CASCADE, db_index=True
     )
     filename = fields.CharField(max_length=255)
     content_type = fields.CharField(max_length=255)
