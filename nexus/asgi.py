@@ -7,6 +7,6 @@ Settings come from the environment (``NEXUS_CONFIG``, ``.env``, ``NEXUS_*``), as
 """
 
 from nexus.app import create_app
-from nexus.server import options_from_environment, serve_app
+from nexus.server import options_from_environment
 
-app = serve_app(create_app(options=options_from_environment()))
+app = create_app(options=options_from_environment()).asgi  # type: ignore[attr-defined]

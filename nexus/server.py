@@ -4,7 +4,6 @@ that each import :mod:`nexus.asgi`."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import logging
 import os
@@ -47,26 +46,6 @@ def hypercorn_config(settings: Settings, host: str, port: int, workers: int, wor
     return config
 
 
-def freeze_startup_objects() -> None:
-    """Hide what start-up allocated (modules, plugin classes, schemas) from the garbage
-    collector, once a server process is running. Full collections then walk only what the
-    running process allocates: before, they stalled the event loop for 60 to 180 ms at a time,
-    and that was the p99 of webhook acknowledgements (bench/RESULTS.md)."""
-    gc.collect()
-    gc.freeze()
-
-
-async def _freeze_after_start() -> None:
-    freeze_startup_objects()
-
-
-def serve_app(app: Any) -> Any:
-    """``app`` (a Quart app from :func:`nexus.app.create_app`), set up to run as a server
-    process: start-up objects are frozen once Nexus has started. Returns its ASGI callable."""
-    app.before_serving(_freeze_after_start)  # registered last: runs after Nexus started
-    return app.asgi
-
-
 def run_loop(main: Callable[[], Any], worker_class: str) -> Any:
     if worker_class == "uvloop":
         import uvloop
@@ -105,7 +84,7 @@ def serve(setup: Setup, *, host: str, port: int, workers: int, worker_class: str
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         try:
-            await hypercorn_serve(serve_app(app), config, shutdown_trigger=stop.wait)
+            await hypercorn_serve(app.asgi, config, shutdown_trigger=stop.wait)  # type: ignore[attr-defined]
         finally:
             nexus = app.extensions["nexus"]
             if nexus.started:  # the server failed after start-up (say, binding): close what opened
@@ -126,7 +105,6 @@ def run_worker(setup: Setup, worker_class: str = "asyncio") -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         await nexus.start()
-        freeze_startup_objects()
         logger.info("worker ready; SIGTERM stops it after in-flight sends")
         try:
             await stop.wait()
