@@ -149,7 +149,6 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
           no_delivery_worker: bool, no_receivers: bool, no_migrate: bool) -> None:
     """Run the API, Socket.IO, the channels' receivers and a delivery worker."""
     from nexus.db.migrations import apply_migrations
-    from nexus.redis_backend import describe_redis
     from nexus.runtime import Options
     from nexus.server import serve as run_server
 
@@ -163,7 +162,6 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         logging.getLogger("nexus").warning(warning)
     log = logging.getLogger("nexus")
     log.info("Nexus %s on http://%s:%s with %s process(es), %s loop", __version__, host, port, workers, worker_class)
-    log.info("database: %s; queue: %s", mask_url(setup.settings.database_url), describe_redis(setup.settings))
     if setup.settings.database.migrate_on_start and not no_migrate:
         try:
             applied = run(apply_migrations(setup.settings.database_url))
