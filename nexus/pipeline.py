@@ -163,8 +163,9 @@ class InboundPipeline:
                 except Exception:  # noqa: BLE001
                     logger.warning("could not delete orphaned attachment %s", key)
 
-    async def _identity(self, channel_type: str, sender: Identity) -> models.ContactIdentity:
-        """The contact identity for ``sender``, created on first contact."""
+    async def _identity(self, channel_type: str, sender: Identity) -> tuple[models.ContactIdentity, bool]:
+        """The contact identity for ``sender``, and whether this call created it (with its
+        contact) on first contact."""
         key = sender.canonical.strip()
         if not key:
             raise ValueError("Identity.address is required")

@@ -16,26 +16,25 @@ def attachment_url(attachment_id: int) -> str:
     return f"/api/v1/attachments/{attachment_id}"
 
 
+def identity_json(identity: models.ContactIdentity) -> dict:
+    return {"id": identity.id, "channel_type": identity.channel_type, "address": identity.address,
+            "display_name": identity.display_name, "profile": identity.profile or {}}
+
+
+def build_contact_view(contact: models.Contact, identities: Sequence[models.ContactIdentity]) -> ContactView:
+    return ContactView(
+        id=contact.id, name=contact.name, identities=[identity_json(i) for i in identities],
+        attributes={"email": contact.email, "phone": contact.phone, **(contact.attributes or {})},
+        created_at=contact.created_at,
+    )
+
+
 async def contact_views(contacts: Sequence[models.Contact]) -> list[ContactView]:
-    identities: dict[int, list[dict]] = defaultdict(list)
+    identities: dict[int, list[models.ContactIdentity]] = defaultdict(list)
     if contacts:
-        rows = await models.ContactIdentity.filter(contact_id__in=[c.id for c in contacts]).order_by("id")
-        for row in rows:
-            identities[row.contact_id].append({
-                "id": row.id,
-                "channel_type": row.channel_type,
-                "address": row.address,
-                "display_name": row.display_name,
-                "profile": row.profile or {},
-            })
-    return [
-        ContactView(
-            id=c.id, name=c.name, identities=identities[c.id],
-            attributes={"email": c.email, "phone": c.phone, **(c.attributes or {})},
-            created_at=c.created_at,
-        )
-        for c in contacts
-    ]
+        for row in await models.ContactIdentity.filter(contact_id__in=[c.id for c in contacts]).order_by("id"):
+            identities[row.contact_id].append(row)
+    return [build_contact_view(c, identities[c.id]) for c in contacts]
 
 
 def build_ticket_view(ticket: models.Ticket, channel_name: str, channel_type: str, contact: ContactView,
@@ -131,14 +130,7 @@ class ContactViewCache:
 
     def remember(self, contact: models.Contact, identities: Sequence[models.ContactIdentity]) -> None:
         """A contact just created, with its identities: no need to read it back."""
-        view = ContactView(
-            id=contact.id, name=contact.name,
-            identities=[{"id": i.id, "channel_type": i.channel_type, "address": i.address,
-                         "display_name": i.display_name, "profile": i.profile or {}} for i in identities],
-            attributes={"email": contact.email, "phone": contact.phone, **(contact.attributes or {})},
-            created_at=contact.created_at,
-        )
-        self._views[contact.id] = (time.monotonic(), view)
+        self._views[contact.id] = (time.monotonic(), build_contact_view(contact, identities))
 
     def forget(self, contact_id: int) -> None:
         self._views.pop(contact_id, None)
