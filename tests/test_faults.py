@@ -73,6 +73,17 @@ async def all_delivered(total: int, timeout: float) -> None:
     await wait_for(done, timeout=timeout, interval=0.25, message=f"{total} replies to be sent")
 
 
+def answer_slowly(provider, seconds: float, prefix: str) -> None:
+    """The fake channel API accepts every send after ``seconds``, with ids ``<prefix>-1``, ..."""
+    counter = iter(range(1, 10**6))
+
+    async def slow(request):
+        await asyncio.sleep(seconds)
+        return {"id": f"{prefix}-{next(counter)}"}
+
+    provider.route("POST", "/messages", slow)
+
+
 def accepted(provider) -> collections.Counter[str]:
     return collections.Counter(r.json()["text"] for r in provider.requests_to("POST", "/messages", succeeded=True))
 
@@ -90,13 +101,7 @@ def assert_in_order(provider, written: dict[int, list[str]]) -> None:
 async def test_kill_9_a_worker_in_the_middle_of_deliveries(tmp_path, cluster_env):
     env, provider = cluster_env
     env = {**env, **FAST}
-    counter = iter(range(1, 10**6))
-
-    async def slow(request):
-        await asyncio.sleep(0.3)
-        return {"id": f"slow-{next(counter)}"}
-
-    provider.route("POST", "/messages", slow)
+    answer_slowly(provider, 0.3, "slow")
     token = await issue_token()
     port = free_port()
     with NexusProcess(["serve", "--port", str(port), "--no-delivery-worker"], cwd=tmp_path, env=env, port=port) as server:
@@ -182,13 +187,7 @@ def restart_postgres() -> None:
 async def test_postgresql_restarts_during_a_burst(tmp_path, cluster_env):
     env, provider = cluster_env
     env = {**env, **FAST}
-    counter = iter(range(1, 10**6))
-
-    async def slowish(request):
-        await asyncio.sleep(0.05)
-        return {"id": f"pg-{next(counter)}"}
-
-    provider.route("POST", "/messages", slowish)
+    answer_slowly(provider, 0.05, "pg")
     token = await issue_token()
     port = free_port()
     with NexusProcess(["serve", "--port", str(port), "--no-delivery-worker"], cwd=tmp_path, env=env, port=port) as server:
@@ -209,13 +208,7 @@ async def test_postgresql_restarts_during_a_burst(tmp_path, cluster_env):
 async def test_sigterm_lets_in_flight_sends_finish_and_leaves_nothing_stuck(tmp_path, cluster_env):
     env, provider = cluster_env
     env = {**env, **FAST, "NEXUS_SERVER__GRACEFUL_TIMEOUT": "10s"}
-    counter = iter(range(1, 10**6))
-
-    async def slow(request):
-        await asyncio.sleep(1.5)
-        return {"id": f"term-{next(counter)}"}
-
-    provider.route("POST", "/messages", slow)
+    answer_slowly(provider, 1.5, "term")
     token = await issue_token()
     port = free_port()
     with NexusProcess(["serve", "--port", str(port), "--no-delivery-worker"], cwd=tmp_path, env=env, port=port) as server:
