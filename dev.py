@@ -2,6 +2,7 @@
 """One command to run Nexus, one to test it, on a machine that has only Python 3.11+.
 
     python3 dev.py serve [nexus serve options]   # install into .venv, then run Nexus
+    python3 dev.py demo [nexus serve options]    # the same in demo mode: a web chat, a console, an admin
     python3 dev.py test [pytest options]         # install into .venv, then run the tests
     python3 dev.py sync                          # only install
 
@@ -28,7 +29,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 UV_VERSION = "0.13.9"
 STAMP = VENV / ".nexus-sync"
 LOCKED = ["uv.lock", "pyproject.toml", "plugins/whatsapp/pyproject.toml", "plugins/telegram/pyproject.toml",
-          "plugins/email/pyproject.toml", "examples/channel-plugin/pyproject.toml"]
+          "plugins/email/pyproject.toml", "plugins/webchat/pyproject.toml", "examples/channel-plugin/pyproject.toml"]
 JS_TESTS = ROOT / "tests" / "js"
 
 
@@ -108,6 +109,9 @@ def main(argv: list[str]) -> int:
     if command == "serve":
         sync()
         return subprocess.call([str(BIN / "nexus"), "serve", *args], cwd=ROOT)
+    if command == "demo":
+        sync()
+        return subprocess.call([str(BIN / "nexus"), "serve", "--demo", *args], cwd=ROOT)
     if command == "test":
         sync()
         js_dependencies()

@@ -16,7 +16,7 @@ from nexus.config.loader import RawConfig
 from nexus.instances import Setup, prepare
 from nexus.realtime import create_socketio_server
 from nexus.runtime import Nexus, Options
-from nexus.web import health, webhooks
+from nexus.web import console, health, plugin_web, webhooks
 from nexus.web.errors import register_error_handlers
 
 #: The largest request body accepted (a reply with attachments, base64-encoded).
@@ -68,6 +68,8 @@ def create_app(
     sio = create_socketio_server(setup.settings)
     nexus = Nexus(setup, options, sio=sio)
     app.extensions["nexus"] = nexus
+    plugin_web.install(app, nexus, sio)
+    app.register_blueprint(console.blueprint)
     app.asgi = socketio.ASGIApp(sio, other_asgi_app=app, socketio_path="socket.io")  # type: ignore[attr-defined]
 
     origins = set(setup.settings.server.cors_origins)

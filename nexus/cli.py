@@ -58,13 +58,13 @@ def setup_logging(level: str) -> None:
         handler.addFilter(OneLine())
 
 
-def load(ctx: click.Context) -> Setup:
+def load(ctx: click.Context, prepare_with: Callable[..., Setup] = prepare) -> Setup:
     """Settings, plugins and channels; a bad configuration ends here with its lines."""
     obj = ctx.ensure_object(dict)
     if "setup" not in obj:
         try:
             loaded = load_settings(obj.get("config"), env_file=obj.get("env_file"))
-            obj["setup"] = prepare(loaded)
+            obj["setup"] = prepare_with(loaded)
         except ConfigErrors as exc:
             for line in exc.lines():
                 click.echo(f"nexus: {line}", err=True)
@@ -144,15 +144,18 @@ def main(ctx: click.Context, config: str | None, env_file: str | None, log_level
 @click.option("--no-delivery-worker", is_flag=True, help="Do not deliver replies in this process; run `nexus worker` instead.")
 @click.option("--no-receivers", is_flag=True, help="Do not run the channels' polling receivers in this process.")
 @click.option("--no-migrate", is_flag=True, help="Do not apply migrations at start (database.migrate_on_start).")
+@click.option("--demo", is_flag=True, help="Demo mode: add a channel that needs no account, an admin, a team and canned responses.")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, worker_class: str | None,
-          no_delivery_worker: bool, no_receivers: bool, no_migrate: bool) -> None:
+          no_delivery_worker: bool, no_receivers: bool, no_migrate: bool, demo: bool) -> None:
     """Run the API, Socket.IO, the channels' receivers and a delivery worker."""
     from nexus.db.migrations import apply_migrations
+    from nexus.demo import Demo
     from nexus.runtime import Options
     from nexus.server import serve as run_server
 
-    setup = load(ctx)
+    demo_mode = Demo() if demo else None
+    setup = load(ctx, demo_mode.setup) if demo_mode else load(ctx)
     server = setup.settings.server
     host, port = host or server.host, port or server.port
     workers, worker_class = workers or server.workers, worker_class or server.worker_class
@@ -172,12 +175,25 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
     run(preflight(setup.settings))
+    if demo_mode:
+        run(announce_demo(setup, demo_mode, host, port))
     options = Options(role="api", delivery_worker=not no_delivery_worker, receivers=not no_receivers)
     try:
         code = run_server(setup, host=host, port=port, workers=workers, worker_class=worker_class, options=options)
     except OSError as exc:
         raise Fail(f"server.port: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     ctx.exit(code)
+
+
+async def announce_demo(setup: Setup, demo: Any, host: str, port: int) -> None:
+    """Create the demo's admin, team and canned responses if missing, and say where to look."""
+    from nexus.demo import announcement, seed
+
+    async with database(setup.settings, migrate=False):
+        seeded = await seed(setup)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    for line in announcement(demo.plan, seeded, f"http://{shown}:{port}"):
+        click.echo(line)
 
 
 @main.command()

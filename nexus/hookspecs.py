@@ -26,17 +26,19 @@ these docstrings by ``python -m nexus.docs``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
 if TYPE_CHECKING:
     from nexus.channel import Channel
-    from nexus.types import MessageView, TicketView
+    from nexus.endpoints import Namespace, Route, StaticFiles
+    from nexus.types import AttachmentView, MessageView, TicketView
 
 hookspec = pluggy.HookspecMarker("nexus")
 
-__all__ = ["NexusAPI", "hookspec"]
+__all__ = ["DemoChannel", "NexusAPI", "hookspec"]
 
 
 class NexusAPI(Protocol):
@@ -63,6 +65,27 @@ class NexusAPI(Protocol):
         """The ticket as the REST API shows it."""
         ...
 
+    async def conversation(
+        self, channel: str, address: str, *, limit: int = 50, before_id: int | None = None
+    ) -> Sequence[MessageView]:
+        """What one contact identity exchanged on one channel instance, across all its tickets,
+        oldest first: the contact's messages and the replies, never private notes. ``address``
+        is the identity's canonical key. ``before_id`` pages back in time. For channels that
+        show the conversation to the contact themselves (a web chat)."""
+        ...
+
+    async def read_attachment(self, attachment_id: int) -> tuple[AttachmentView, bytes] | None:
+        """An attachment and its bytes, or None when it does not exist or was not stored.
+        Deciding who may download it is the caller's job."""
+        ...
+
+    async def emit(self, namespace: str, event: str, data: Any, *, room: str) -> None:
+        """Push an event to the sockets in ``room`` of a namespace a plugin registered through
+        :func:`nexus_register_web`, from any process (API or worker): Redis carries it to the
+        process holding each socket. Pushes are at most once, like the agents' events.
+        Emitting to the agents' namespace ``/`` is refused (``ValueError``)."""
+        ...
+
 
 # --- Registration ------------------------------------------------------------------------
 
@@ -78,6 +101,55 @@ def nexus_register_channel_types(register: Callable[[type[Channel]], None]) -> N
     :param register: the callback that registers one channel class.
 
     Called once at start-up, synchronously; not awaited.
+    """
+
+
+@hookspec
+def nexus_register_web(register: Callable[[Route | StaticFiles | Namespace], None]) -> None:
+    """Register HTTP routes, static files and Socket.IO namespaces (see
+    :mod:`nexus.endpoints`), served by every API process on the same port as the REST API.
+
+    Call ``register(item)`` once per :class:`~nexus.endpoints.Route`,
+    :class:`~nexus.endpoints.StaticFiles` or :class:`~nexus.endpoints.Namespace`. The first
+    path segment of a route or static folder is the plugin's prefix (``/chat``): the host
+    refuses prefixes it serves itself (``/api``, ``/webhooks``, ``/socket.io``, ...) and a
+    prefix or namespace that another plugin claimed. A refused registration raises at once in
+    ``register``; if it escapes the hook, none of the plugin's registrations are served and the
+    plugin is reported by name in ``/readyz`` (``plugin_errors``), while the rest of Nexus runs.
+
+    :param register: the callback that registers one item.
+
+    Called once per API process when the app is built, synchronously; not awaited.
+    """
+
+
+@dataclass(frozen=True)
+class DemoChannel:
+    """A channel instance a plugin can run with no provider account, for ``nexus serve
+    --demo``.
+
+    :param type_name: the channel type (registered by the same plugin).
+    :param settings: the instance's settings (without ``type``), valid for its schema.
+    :param pages: pages worth opening in the demo, by title: paths on the Nexus server, in
+        which ``{channel}`` stands for the instance's name (``/chat/{channel}/demo``).
+    :param description: one line shown when the demo starts.
+    """
+
+    type_name: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    pages: Mapping[str, str] = field(default_factory=dict)
+    description: str = ""
+
+
+@hookspec
+def nexus_register_demo_channels(register: Callable[[DemoChannel], None]) -> None:
+    """Offer channels that work with no outside account (a web chat), for the demo mode.
+
+    ``nexus serve --demo`` asks every *installed* plugin, enabled or not, and configures the
+    first offer as the channel ``demo`` unless the operator configured one by that name. Call
+    ``register(DemoChannel(...))`` for each offer.
+
+    Called at start-up of the demo only, synchronously; not awaited.
     """
 
 

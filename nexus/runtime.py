@@ -29,12 +29,13 @@ from nexus.inbox import Inbox
 from nexus.instances import Setup
 from nexus.metrics import Metrics
 from nexus.pipeline import InboundPipeline
+from nexus.plugin_services import PluginPush, SharedLimits, conversation, read_attachment
 from nexus.plugins import call_hook
 from nexus.realtime import EventEmitter, Realtime
 from nexus.redis_backend import connect_redis, describe_redis
 from nexus.storage import LocalStorage
 from nexus.tickets import Tickets
-from nexus.types import MessageView, TicketView
+from nexus.types import AttachmentView, MessageView, TicketView
 from nexus.views import ticket_view
 
 logger = logging.getLogger("nexus")
@@ -68,6 +69,16 @@ class PluginAPI:
     async def get_ticket(self, ticket_id: int) -> TicketView:
         return await ticket_view(ticket_id)
 
+    async def conversation(self, channel: str, address: str, *, limit: int = 50,
+                           before_id: int | None = None) -> list[MessageView]:
+        return await conversation(channel, address, limit=limit, before_id=before_id)
+
+    async def read_attachment(self, attachment_id: int) -> tuple[AttachmentView, bytes] | None:
+        return await read_attachment(self._nexus, attachment_id)
+
+    async def emit(self, namespace: str, event: str, data: Any, *, room: str) -> None:
+        await self._nexus.push.emit(namespace, event, data, room=room)
+
 
 class Nexus:
     def __init__(self, setup: Setup, options: Options = Options(), sio: socketio.AsyncServer | None = None) -> None:
@@ -91,6 +102,8 @@ class Nexus:
         self.tickets = Tickets(self)
         self.statuses = StatusUpdates(self)
         self.inbox = Inbox(self)
+        self.push = PluginPush(self)
+        self.limits = SharedLimits(self)
 
     # --- Lifecycle ---------------------------------------------------------------------
 
