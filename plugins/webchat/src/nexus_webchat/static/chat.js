@@ -24,6 +24,20 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+function icon(path) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  const shape = document.createElementNS(SVG, "path");
+  shape.setAttribute("d", path);
+  svg.append(shape);
+  return svg;
+}
+const CHAT = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z";
+const CLIP = "M16.5 6.5 8.9 14.1a1.5 1.5 0 0 0 2.1 2.1l7.4-7.4a3 3 0 0 0-4.2-4.2l-7.6 7.6a4.5 4.5 0 0 0 6.4 6.4l6.3-6.3";
+
 function size(bytes) {
   return bytes < 1024 ? `${bytes} B` : bytes < 1048576 ? `${Math.round(bytes / 1024)} KB` : `${(bytes / 1048576).toFixed(1)} MB`;
 }
@@ -49,7 +63,7 @@ class Widget {
     root.append(el("link", { rel: "stylesheet", href: `${this.options.base}/webchat/static/chat.css` }));
     this.badge = el("span", { class: "badge", hidden: true, "aria-hidden": "true" });
     this.bubble = el("button", { class: "bubble", type: "button", "aria-label": "Open chat", "aria-expanded": "false",
-      on: { click: () => this.toggle() } }, el("span", { class: "icon", "aria-hidden": "true" }, "\u{1F4AC}"), this.badge);
+      on: { click: () => this.toggle() } }, icon(CHAT), this.badge);
     this.heading = el("h2", { id: "nexus-webchat-title" }, "Chat");
     this.state = el("p", { class: "state", role: "status" });
     this.log = el("ol", { class: "log", role: "log", "aria-live": "polite", "aria-labelledby": "nexus-webchat-title" });
@@ -65,7 +79,7 @@ class Widget {
       el("form", { class: "compose", on: { submit: (e) => { e.preventDefault(); this.send(); } } },
         el("label", { for: "nexus-webchat-input", class: "visually-hidden" }, "Message"), this.input,
         el("label", { for: "nexus-webchat-file", class: "attach", title: "Send a file" },
-          el("span", { "aria-hidden": "true" }, "\u{1F4CE}"), el("span", { class: "visually-hidden" }, "Send a file")), this.file,
+          icon(CLIP), el("span", { class: "visually-hidden" }, "Send a file")), this.file,
         el("button", { type: "submit", class: "send" }, "Send")));
     root.append(this.panel, this.bubble);
     document.body.append(host);
