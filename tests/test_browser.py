@@ -178,3 +178,36 @@ async def test_a_conversation_goes_both_ways_in_real_browsers(nexus_server, brow
             DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
             for name in ("console.png", "widget.png"):
                 shutil.copyfile(shots / name, DOCS_IMAGES / name)
+
+
+async def test_the_console_shows_a_dropped_socket_and_returns_to_login_when_the_session_ends(nexus_server, browsers):
+    async with nexus_server() as server:
+        agent, _ = await server.agent("agent@example.com", role="agent", password="correct horse battery")
+        driver = await asyncio.to_thread(browsers)
+
+        def log_in() -> None:
+            from selenium.webdriver.common.by import By
+
+            driver.get(server.url + "/")
+            until(driver, lambda d: d.find_elements(By.ID, "login-email"), "the login form")
+            driver.find_element(By.ID, "login-email").send_keys("agent@example.com")
+            driver.find_element(By.ID, "login-password").send_keys("wrong")
+            driver.find_element(By.ID, "login-submit").click()
+            until(driver, lambda d: d.find_element(By.ID, "login-error").text, "the login error")
+            driver.find_element(By.ID, "login-password").send_keys("correct horse battery")
+            driver.find_element(By.ID, "login-submit").click()
+            until(driver, lambda d: d.find_elements(By.ID, "live-state") and d.find_element(By.ID, "live-state").text == "Live",
+                  "the console to go live")
+
+        await asyncio.to_thread(log_in)
+        # An admin deactivates the agent: the server drops the socket and the token stops working.
+        status, _ = await server.api("DELETE", f"/agents/{agent.id}", await server.admin_token())
+        assert status == 204
+
+        def back_at_login() -> str:
+            from selenium.webdriver.common.by import By
+
+            until(driver, lambda d: d.find_elements(By.ID, "login-email"), "the login screen")
+            return driver.find_element(By.ID, "login-error").text
+
+        assert "session ended" in await asyncio.to_thread(back_at_login)
