@@ -82,7 +82,7 @@ def test_lists_from_the_environment(tmp_path, monkeypatch):
         ("", {"REDIS_URL": "localhost:6379"}, "redis.url: malformed URL 'localhost:6379': the scheme must be redis, rediss or unix, not 'localhost' (from environment variable REDIS_URL)"),
         ("[server]\npublic_url = 'example.com'\n", {}, "server.public_url: malformed URL 'example.com': expected https://host[:port][/path] (from {config})"),
         ("[tickets]\nreopen_window = 'a week'\n", {}, "tickets.reopen_window: must be a duration such as 30, '15m', '12h' or '7d', not 'a week' (from {config})"),
-        ("[plugins]\nenabled = ['telegrm']\n", {}, "plugins.enabled: unknown plugin 'telegrm' (installed: email, example, telegram, whatsapp) (from {config})"),
+        ("[plugins]\nenabled = ['telegrm']\n", {}, "plugins.enabled: unknown plugin 'telegrm' (installed: email, example, telegram, webchat, whatsapp) (from {config})"),
         ("[channels.chat]\ntype = 'nope'\n", {}, "channels.chat.type: unknown channel type 'nope' (available: {types}) (from {config})"),
         ("[channels.chat]\napi_url = 'http://x'\n", {}, "channels.chat.type: is required (the channel type, such as 'telegram') (from {config})"),
         ("[channels.chat]\ntype = 'example'\napi_url = 'http://x'\nsecret = 's'\n", {}, "channels.chat.token: required secret is missing: set NEXUS_CHANNELS__CHAT__TOKEN"),

@@ -22,7 +22,8 @@ class PluginSocket:
         self.sid = sid
         self.headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items()
                         if key.startswith("HTTP_") and isinstance(value, str)}
-        self.remote_addr = environ.get("REMOTE_ADDR")
+        client = (environ.get("asgi.scope") or {}).get("client") or (None,)
+        self.remote_addr = client[0] or environ.get("REMOTE_ADDR")
         self.session: dict[str, Any] = {}
 
     async def emit(self, event: str, data: Any = None) -> None:

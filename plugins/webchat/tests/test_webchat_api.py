@@ -199,3 +199,16 @@ async def test_a_visitor_token_reaches_its_own_conversation_only(site, visitors)
     with pytest.raises(socketio.exceptions.ConnectionError):
         await intruder.connect()
     assert intruder.refusals[-1]["data"] == {"code": "unauthorized"}
+
+
+def test_the_widget_stays_small():
+    """The widget's own files, and with the socket.io-client it loads from Nexus."""
+    from pathlib import Path
+
+    import nexus_webchat
+
+    static = Path(nexus_webchat.__file__).parent / "static"
+    own = sum((static / name).stat().st_size for name in ("widget.js", "chat.js", "chat.css"))
+    vendored = Path(__import__("nexus").__file__).parent / "console" / "vendor" / "socket.io.esm.min.js"
+    assert own < 25_000, f"the widget's own files are {own} bytes"
+    assert own + vendored.stat().st_size < 70_000, "the widget with socket.io-client is over 70 KB"
