@@ -68,11 +68,13 @@ def browsers() -> Iterator[Callable[[], Any]]:
 
 
 def until(driver: Any, condition: Callable[[Any], Any], what: str) -> Any:
-    from selenium.common.exceptions import TimeoutException
+    """Wait for ``condition``; live updates re-render the page, so an element that went stale
+    meanwhile is looked up again."""
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
     try:
-        return WebDriverWait(driver, WAIT).until(condition)
+        return WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
     except TimeoutException:
         logs = driver.get_log("browser") if hasattr(driver, "get_log") else []
         raise AssertionError(f"timed out waiting for {what}; browser console: {logs}") from None
@@ -131,10 +133,14 @@ async def test_a_conversation_goes_both_ways_in_real_browsers(nexus_server, brow
         def agent_replies() -> None:
             from selenium.webdriver.common.by import By
 
-            item = until(agent_browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'#ticket-list li[data-ticket-id="{ticket.id}"] button'),
-                         "the ticket to appear live in the list")[0]
-            assert "My order #1042" in item.text
-            item.click()
+            def open_it(d: Any) -> bool:
+                items = d.find_elements(By.CSS_SELECTOR, f'#ticket-list li[data-ticket-id="{ticket.id}"] button')
+                if not items or "My order #1042" not in items[0].text:
+                    return False
+                items[0].click()
+                return True
+
+            until(agent_browser, open_it, "the ticket to appear live in the list, and open it")
             until(agent_browser, lambda d: [m for m in d.find_elements(By.CSS_SELECTOR, "#messages li.inbound") if "#1042" in m.text],
                   "the conversation")
             # A canned response by shortcut: "/hel", Tab, and the placeholders are filled.

@@ -4,14 +4,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest_asyncio
-import socketio
-from webchat_client import ORIGIN, WebchatClient
+from webchat_client import WebchatClient, webchat_settings
 
 from nexus.testing import RunningNexus
-
-
-def webchat_settings(**extra: Any) -> dict[str, Any]:
-    return {"channels": {"site": {"type": "webchat", "allowed_origins": [ORIGIN], **extra}}}
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -36,5 +31,3 @@ async def visitors(site) -> AsyncIterator[Any]:
     for client in made:
         await client.close()
 
-
-__all__ = ["socketio"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import socketio
 from nexus_webchat import identity_hash
-from webchat_client import WebchatClient
+from webchat_client import WebchatClient, webchat_settings
 
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -85,8 +85,6 @@ async def test_a_visitor_sends_a_file_and_downloads_the_agents(site, visitors):
 
 
 async def test_uploads_above_the_limit_are_refused(nexus_server):
-    from conftest import webchat_settings
-
     async with nexus_server(webchat_settings(max_upload_size=1000)) as server:
         visitor = WebchatClient(server)
         await visitor.start()
@@ -132,8 +130,6 @@ async def test_the_demo_page_is_same_origin_and_embeds_the_widget(site):
 
 
 async def test_visitors_are_rate_limited(nexus_server):
-    from conftest import webchat_settings
-
     async with nexus_server(webchat_settings(rate_limit="3/minute")) as server:
         visitor = WebchatClient(server)
         await visitor.start()

@@ -14,6 +14,11 @@ ORIGIN = "https://shop.example"
 _ids = itertools.count(1)
 
 
+def webchat_settings(**extra: Any) -> dict[str, Any]:
+    """Settings with one web-chat channel, ``site``, allowed on :data:`ORIGIN`."""
+    return {"channels": {"site": {"type": "webchat", "allowed_origins": [ORIGIN], **extra}}}
+
+
 class WebchatClient:
     def __init__(self, server: RunningNexus, *, channel: str = "site", origin: str | None = ORIGIN,
                  user: dict[str, Any] | None = None, token: str | None = None) -> None:
