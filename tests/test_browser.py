@@ -22,6 +22,7 @@ import pytest
 from nexus.db import models
 from nexus.demo import ADMIN_EMAIL, TEAM, seed
 from nexus.testing import wait_for
+from tests.conftest import receive
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]
 
@@ -217,3 +218,47 @@ async def test_the_console_shows_a_dropped_socket_and_returns_to_login_when_the_
             return driver.find_element(By.ID, "login-error").text
 
         assert "session ended" in await asyncio.to_thread(back_at_login)
+
+
+async def test_the_console_shows_a_dropped_socket_and_refetches_on_reconnect(chat_server, browsers):
+    server = chat_server
+    await server.agent("lead@example.com", role="admin", password="correct horse battery")
+    await receive(server, "drop-1", "alice", "Is my parcel lost?")
+    (ticket,) = await server.tickets()
+    driver = await asyncio.to_thread(browsers)
+
+    def open_the_ticket() -> None:
+        from selenium.webdriver.common.by import By
+
+        driver.get(server.url + f"/#/tickets/{ticket.id}")
+        until(driver, lambda d: d.find_elements(By.ID, "login-email"), "the login form")
+        driver.find_element(By.ID, "login-email").send_keys("lead@example.com")
+        driver.find_element(By.ID, "login-password").send_keys("correct horse battery")
+        driver.find_element(By.ID, "login-submit").click()
+        until(driver, lambda d: d.find_elements(By.ID, "action-priority"), "the ticket to open")
+        until(driver, lambda d: d.find_element(By.ID, "live-state").text == "Live", "the console to go live")
+        driver.execute_script("""
+            const node = document.getElementById("live-state");
+            window.liveStates = [];
+            new MutationObserver(() => window.liveStates.push(node.textContent))
+              .observe(node, {childList: true, characterData: true, subtree: true});""")
+
+    await asyncio.to_thread(open_the_ticket)
+    # A change no event announces (written straight to the database), then the server drops
+    # every agent socket: only a refetch after the reconnection can show the change.
+    await models.Ticket.filter(id=ticket.id).update(priority="urgent")
+    sids = [sid for sid, _ in server.nexus.sio.manager.get_participants("/", "admins")]
+    assert sids
+    for sid in sids:
+        await server.nexus.sio.disconnect(sid)
+
+    def refetched() -> list[str]:
+        from selenium.webdriver.common.by import By
+
+        until(driver, lambda d: d.find_element(By.ID, "action-priority").get_attribute("value") == "urgent",
+              "the conversation to be refetched")
+        until(driver, lambda d: d.find_element(By.ID, "live-state").text == "Live", "the console to be live again")
+        return driver.execute_script("return window.liveStates")
+
+    states = await asyncio.to_thread(refetched)
+    assert "Disconnected: reconnecting…" in states, states

@@ -11,7 +11,7 @@ const RANK = { queued: 0, sending: 1, sent: 2, delivered: 3, read: 4 };
 
 const state = {
   me: null, agents: [], teams: [], canned: [], channels: [],
-  filters: { status: "open,pending", assignee: "", priority: "", channel: "", label: "", q: "" },
+  filters: { status: "open,pending", assignee: "", team: "", priority: "", channel: "", label: "", q: "" },
   tickets: new Map(), order: [], cursor: null,
   ticket: null, messages: [], contact: null,
   socket: null, live: "connecting",
@@ -162,6 +162,8 @@ function matches(ticket) {
   if (f.status && !f.status.split(",").includes(ticket.status)) return false;
   if (f.assignee === "me" && ticket.assignee_id !== state.me.id) return false;
   if (f.assignee === "none" && ticket.assignee_id != null) return false;
+  if (f.team === "none" && ticket.team_id != null) return false;
+  if (f.team && f.team !== "none" && ticket.team_id !== Number(f.team)) return false;
   if (f.priority && ticket.priority !== f.priority) return false;
   if (f.channel && ticket.channel !== f.channel) return false;
   if (f.label && !ticket.labels.includes(f.label)) return false;
@@ -223,6 +225,7 @@ function renderFilters() {
     ...select("filter-status", "Status", "status", [["open,pending", "Open and pending"], ["", "Any status"],
       ...STATUSES.map((s) => [s, s[0].toUpperCase() + s.slice(1)])]),
     ...select("filter-assignee", "Assignee", "assignee", [["", "Anyone"], ["me", "Me"], ["none", "Unassigned"]]),
+    ...select("filter-team", "Team", "team", [["", "Any team"], ["none", "No team"], ...state.teams.map((t) => [String(t.id), t.name])]),
     ...select("filter-priority", "Priority", "priority", [["", "Any priority"], ...PRIORITIES.map((p) => [p, p])]),
     ...select("filter-channel", "Channel", "channel", [["", "Any channel"], ...state.channels.map((c) => [c.name, c.name])]),
     h("label", { for: "filter-label" }, "Label"),
