@@ -8,6 +8,7 @@ from email_mails import crlf, dsn_bounce, gmail, out_of_office, simple
 from email_servers import SmtpSink, smtp_send
 
 from nexus import DeliveryStatus
+from nexus.db import models
 from nexus.testing.server import RunningNexus, wait_for
 from nexus.tickets import TicketError
 from nexus_email.loops import auto_submitted_reason, delivery_reports
@@ -50,11 +51,13 @@ async def test_out_of_office_is_stored_but_never_answered_automatically(email_se
     ("", ""),  # the null sender
 ])
 async def test_automatic_mail_is_flagged(email_server, headers: str, envelope: str) -> None:
+    """Automatic mail that threads into no ticket opens none: the host keeps it aside."""
     async with email_server() as (server, port):
         raw = simple(message_id="<auto@news.test>", sender="news@news.test", extra_headers=headers, text="Newsletter")
         await smtp_send(port, raw, mail_from=envelope, to=SUPPORT)
-        (message,) = await server.messages("support")
-        assert message.auto_submitted
+        assert await server.messages("support") == [] and await server.tickets() == []
+        (kept,) = await models.InboundEvent.filter(status="ignored")
+        assert kept.external_id == "<auto@news.test>"
 
 
 async def test_person_written_mail_is_not_flagged(email_server) -> None:

@@ -74,12 +74,13 @@ async def test_apple_mail_quoted_printable_and_inline_image_part(email_server) -
     assert contents["IMG_0042.png"] == PNG
 
 
-async def test_gmail_inline_image_is_resolved_by_content_id(email_server) -> None:
+async def test_gmail_inline_image_points_at_its_download(email_server) -> None:
     message, _, files, contents = await store(email_server, gmail_inline_image())
     assert message.text == "The error looks like this:\n[image: screenshot.png]\nInvoice attached."
-    assert 'src="cid:ii_lr4k2b1x0"' in message.html
-    assert files["screenshot.png"].content_id == "ii_lr4k2b1x0"
-    assert files["invoice-1042.pdf"].content_id is None
+    screenshot, invoice = files["screenshot.png"], files["invoice-1042.pdf"]
+    assert f'src="{screenshot.url}"' in message.html and "cid:" not in message.html
+    assert (screenshot.inline, screenshot.content_id) == (True, "ii_lr4k2b1x0")
+    assert (invoice.inline, invoice.content_id) == (False, None)
     assert contents == {"screenshot.png": PNG, "invoice-1042.pdf": PDF}
 
 

@@ -45,8 +45,10 @@ async def test_text_message_opens_a_ticket_for_the_contact(
     (stored,) = await api_messages(server, ticket.id)
     assert stored["text"] == "Meu pedido não chegou"
     assert stored["direction"] == "inbound" and stored["external_id"] == "wamid.t1"
-    # Meta's timestamp (a string of epoch seconds) dates the conversation.
-    assert ticket.last_message_at.isoformat().startswith("2026-01-01T00:00:00")
+    # Meta's timestamp (a string of epoch seconds) is when Ana sent it; the ticket runs on
+    # when Nexus received it.
+    assert stored["sent_at"] == "2026-01-01T00:00:00+00:00"
+    assert ticket.last_message_at.isoformat() == stored["received_at"]
 
     await reply(server, ticket.id, "Vamos verificar agora mesmo")
     await server.settle()
