@@ -587,8 +587,13 @@ def check_event(channel: ChannelRuntime, event: InboundMessage | InboundEdit | I
         if value is not None and not isinstance(value, str):
             raise _refused(channel, f"{kind}.{name} = {value!r}: expected a string or None")
     sender = getattr(event, "sender", None)
-    if sender is not None and not isinstance(getattr(sender, "address", None), str):
-        raise _refused(channel, f"{kind}.sender must be an Identity whose address is a string, not {sender!r}")
+    if sender is not None:
+        if not isinstance(getattr(sender, "address", None), str):
+            raise _refused(channel, f"{kind}.sender must be an Identity whose address is a string, not {sender!r}")
+        for name in ("key", "display_name", "email", "phone"):
+            value = getattr(sender, name)
+            if value is not None and not isinstance(value, str):
+                raise _refused(channel, f"{kind}.sender.{name} = {value!r}: expected a string or None")
 
 
 def _refused(channel: ChannelRuntime, problem: str) -> InboundError:

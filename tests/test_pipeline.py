@@ -208,6 +208,10 @@ async def test_a_naive_provider_time_is_refused_naming_the_plugin(chat_server):
         problem = str(refused.value)
         assert f"plugin {runtime.spec.plugin!r} (channel 'chat')" in problem
         assert "timezone-aware" in problem and type(event).__name__ in problem
+    for wrong in (InboundMessage("typed-1", Identity("alice"), text=42),
+                  InboundMessage("typed-2", Identity("alice", display_name=["Alice"]))):
+        with pytest.raises(InboundError, match=r"plugin .* \(channel 'chat'\) handed over InboundMessage\..*expected a string"):
+            await runtime.host.receive(wrong)
     assert await chat_server.messages() == [] and await chat_server.tickets() == []
 
 
