@@ -19,6 +19,7 @@ from nexus.clock import now
 from nexus.db import models
 from nexus.instances import ChannelSpec
 from nexus.redis_backend import RedisLock
+from nexus.sanitize import clean_status
 from nexus.types import InboundEdit, InboundMessage, InboundReaction, Receipt, StatusUpdate
 
 if TYPE_CHECKING:
@@ -57,7 +58,8 @@ class ChannelInstanceHost:
         return await self._runtime.nexus.pipeline.receive(self._runtime, event)
 
     async def update_status(self, update: StatusUpdate) -> bool:
-        return await self._runtime.nexus.statuses.apply(self._runtime.row_id, update)
+        # A provider's error text may hold NUL, which PostgreSQL refuses.
+        return await self._runtime.nexus.statuses.apply(self._runtime.row_id, clean_status(update))
 
     # Values are stored wrapped, {"v": value}: Tortoise's JSONField takes a bare string for
     # already-encoded JSON, so any JSON value, strings included, goes in a box.

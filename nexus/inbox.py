@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from nexus.clock import now
 from nexus.db import models
+from nexus.payloads import decode_payload, encode_payload
 
 if TYPE_CHECKING:
     from nexus.channels import ChannelRuntime
@@ -70,8 +71,9 @@ class Inbox:
         """Commit the payload; it is then processed in the background."""
         kept = {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS}
         local = self._tasks and not self._queue.full()
+        text, encoding = encode_payload(payload)  # any bytes: invalid UTF-8 and NUL included
         row = await models.InboundEvent.create(
-            channel_id=channel.row_id, payload=payload.decode("utf-8", "surrogateescape"),
+            channel_id=channel.row_id, payload=text, payload_encoding=encoding,
             headers=kept, status="processing" if local else "pending", status_changed_at=now(),
         )
         if local:
@@ -138,7 +140,7 @@ class Inbox:
         if not claimed:
             return None
         event = await models.InboundEvent.get(id=event_id).select_related("channel")
-        return Work(event.id, event.channel.name, event.payload.encode("utf-8", "surrogateescape"),
+        return Work(event.id, event.channel.name, decode_payload(event.payload, event.payload_encoding),
                     event.headers or {}, event.attempts)
 
     async def process(self, event_id: int) -> bool:
@@ -200,12 +202,16 @@ class Inbox:
 
 
 def event_json(row: models.InboundEvent, *, with_payload: bool = False) -> dict[str, Any]:
+    ignored = row.status == "ignored"
     data: dict[str, Any] = {
-        "id": row.id, "channel": row.channel.name, "status": row.status, "error": row.error,
+        "id": row.id, "channel": row.channel.name, "status": row.status,
+        "error": None if ignored else row.error, "reason": row.error if ignored else None,
+        "external_id": row.external_id,
         "attempts": row.attempts, "received_at": row.received_at.isoformat(),
         "processed_at": row.processed_at.isoformat() if row.processed_at else None,
     }
     if with_payload:
         data["payload"] = row.payload
+        data["payload_encoding"] = row.payload_encoding
         data["headers"] = row.headers
     return data

@@ -71,7 +71,8 @@ def visible_to(agent: models.Agent, team_ids: Sequence[int]) -> Q:
 class Tickets:
     def __init__(self, nexus: Nexus) -> None:
         self.nexus = nexus
-        self._team_ids: dict[str, int | None] = {}
+        #: Team names already warned about as missing (for the log only).
+        self._missing_teams: set[str] = set()
 
     # --- Visibility --------------------------------------------------------------------
 
@@ -86,16 +87,21 @@ class Tickets:
 
     # --- Assignment --------------------------------------------------------------------
 
-    async def default_team_id(self, spec: ChannelSpec) -> int | None:
+    async def default_team_id(self, spec: ChannelSpec, conn: BaseDBAsyncClient | None = None) -> int | None:
+        """The id of the team that new tickets of ``spec`` go to, read in the caller's
+        transaction, with the team's row locked until it commits (a concurrent delete waits,
+        then clears the new ticket's team). No process keeps a copy, so a team deleted,
+        renamed or recreated through any API process counts at once in every other."""
         if not spec.team:
             return None
-        if spec.team not in self._team_ids:
-            team = await models.Team.get_or_none(name=spec.team)
-            if team is None:
+        team = await models.Team.filter(name=spec.team).using_db(conn).select_for_update().first()
+        if team is None:
+            if spec.team not in self._missing_teams:
+                self._missing_teams.add(spec.team)
                 logger.warning("channel %r: team %r does not exist; new tickets get no team", spec.name, spec.team)
-                return None
-            self._team_ids[spec.team] = team.id
-        return self._team_ids[spec.team]
+            return None
+        self._missing_teams.discard(spec.team)
+        return team.id
 
     async def next_round_robin_agent(self, team_id: int, conn: BaseDBAsyncClient) -> int | None:
         """The next available member of an auto-assigning team, in turn. The team's row lock

@@ -57,12 +57,22 @@ class Identity:
         ``address``: two spellings of one phone number must share a key. Defaults to ``address``.
     :param display_name: the name the provider reports, if any.
     :param profile: anything else worth keeping (username, language, phone number).
+    :param email: the person's email address, when the channel knows it.
+    :param phone: the person's phone number in international form (``+5511987654321``), when
+        the channel knows it: a WhatsApp number, an SMS sender, a Telegram user who shared
+        their own contact card.
+
+    The host fills the contact's ``email`` and ``phone`` from ``email`` and ``phone`` when they
+    are still empty (it never overwrites what an agent typed), so ``{{contact.phone}}`` in a
+    canned response works whichever channel the contact wrote on.
     """
 
     address: str
     key: str | None = None
     display_name: str | None = None
     profile: Mapping[str, Any] = field(default_factory=dict)
+    email: str | None = None
+    phone: str | None = None
 
     @property
     def canonical(self) -> str:
@@ -96,8 +106,19 @@ class InboundMessage:
     :param ticket_hint: a ticket number the contact quoted (``[#123]`` in a subject), used when no
         thread key matched and the ticket belongs to this contact.
     :param reply_to: the external id of the message this one answers.
-    :param auto_submitted: true for automatic mail (auto-replies, bulk): stored, never answered
-        automatically.
+    :param sent_at: when the contact sent it, by the provider's clock (WhatsApp's
+        ``timestamp``, Telegram's ``date``, email's ``Date:``). It must be timezone-aware. It is
+        shown as the message's ``sent_at``; tickets are threaded, reopened and sorted by when
+        Nexus received the message, never by the sender's clock.
+    :param auto_submitted: true for a message no person wrote (an out-of-office reply, bulk
+        mail). It never opens or reopens a ticket and changes neither its status nor its last
+        activity; it is never answered automatically. When it threads into a ticket (a thread
+        key, a quoted ticket number, or the contact's unresolved ticket) it is stored there,
+        marked ``auto_submitted``; otherwise the host keeps it as an inbound event with status
+        ``ignored`` and answers a :class:`Receipt` whose ``ignored`` says why.
+    :param contact_attributes: facts this message tells about its contact, such as where a
+        Telegram user came from (a ``/start`` deep link): merged into the contact's
+        ``attributes``, each key replacing its earlier value.
     """
 
     external_id: str
@@ -112,6 +133,7 @@ class InboundMessage:
     sent_at: datetime | None = None
     auto_submitted: bool = False
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    contact_attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +164,13 @@ class Receipt:
     """What the host answers to :meth:`ChannelHost.receive`, once the event is committed."""
 
     stored: bool
-    """False when the event was a duplicate or had nothing to attach to."""
+    """False when the event was a duplicate, had nothing to attach to, or was ignored."""
     message_id: int | None = None
     ticket_id: int | None = None
     duplicate: bool = False
+    ignored: str | None = None
+    """Why the host kept the event aside instead of storing a message (an automatic message
+    that threads into no ticket); it is listed under ``/api/v1/inbound-events?status=ignored``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +248,9 @@ def replace(obj: Any, **changes: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class AttachmentView:
+    """A stored file. ``inline`` is true for an image the message's HTML shows in place (its
+    ``cid:`` reference now points at ``url``), false for a file to list as an attachment."""
+
     id: int
     filename: str
     content_type: str
@@ -230,6 +258,7 @@ class AttachmentView:
     url: str
     content_id: str | None = None
     note: str | None = None
+    inline: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +292,15 @@ class TicketView:
 
 @dataclass(frozen=True, slots=True)
 class MessageView:
+    """A message as the REST API, Socket.IO and hooks show it.
+
+    Times: ``created_at`` is when Nexus stored the row. ``sent_at`` is when the message was
+    sent by whoever sent it: for an inbound message the provider's time of the contact's
+    message (WhatsApp ``timestamp``, Telegram ``date``, email ``Date:``; null when the provider
+    gave none), for a reply when the provider accepted it. ``received_at`` is when Nexus
+    received an inbound message (null for replies and notes): tickets sort and reopen by it.
+    """
+
     id: int
     ticket_id: int
     channel: str
@@ -287,6 +325,7 @@ class MessageView:
     delivered_at: datetime | None
     read_at: datetime | None
     edited_at: datetime | None
+    received_at: datetime | None = None
 
 
 def to_json(view: Any) -> Any:

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from nexus.db import models
+from nexus.db.models import Direction
 from nexus.types import AttachmentView, ContactView, MessageView, TicketView
 
 TICKET_RELATED = ("channel", "contact")
@@ -74,19 +75,24 @@ def sender_json(identity: models.ContactIdentity | None) -> dict | None:
 
 def attachment_view(a: models.Attachment) -> AttachmentView:
     return AttachmentView(id=a.id, filename=a.filename, content_type=a.content_type, size=a.size,
-                          url=attachment_url(a.id), content_id=a.content_id, note=a.note)
+                          url=attachment_url(a.id), content_id=a.content_id, note=a.note, inline=a.inline)
 
 
 def build_message_view(m: models.Message, channel_name: str, sender: models.ContactIdentity | None,
                        attachments: Sequence[AttachmentView]) -> MessageView:
+    inbound = m.direction == Direction.INBOUND
     return MessageView(
         id=m.id, ticket_id=m.ticket_id, channel=channel_name, direction=str(m.direction),
         private=m.private, author_id=m.author_id, sender=sender_json(sender), text=m.text, html=m.html,
         attachments=list(attachments), external_id=m.external_id, reply_to_id=m.reply_to_id,
         status=str(m.status), error_code=m.error_code, error_text=m.error_text,
         attempts=m.attempts, reactions=m.reactions or {}, metadata=m.metadata or {},
-        auto_submitted=m.auto_submitted, created_at=m.created_at, sent_at=m.sent_at,
+        auto_submitted=m.auto_submitted, created_at=m.created_at,
+        # Inbound: when the contact sent it, by the provider's clock; outbound: when the
+        # provider accepted it.
+        sent_at=m.provider_timestamp if inbound else m.sent_at,
         delivered_at=m.delivered_at, read_at=m.read_at, edited_at=m.edited_at,
+        received_at=m.created_at if inbound else None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -73,9 +74,11 @@ def test_lists_from_the_environment(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("toml", "environ", "expected"),
     [
-        ("[server]\nprot = 1\n", {}, "server.prot: unknown setting (from {config})"),
-        ("[servr]\nport = 1\n", {}, "servr: unknown setting (from {config})"),
-        ("", {"NEXUS_SERVER__PROT": "1"}, "server.prot: unknown setting (from environment variable NEXUS_SERVER__PROT)"),
+        ("[server]\nprot = 1\n", {}, "server.prot: unknown setting; did you mean server.port? (from {config})"),
+        ("[servr]\nport = 1\n", {}, "servr: unknown setting; did you mean server? (from {config})"),
+        ("", {"NEXUS_SERVER__PROT": "1"}, "server.prot: unknown setting; did you mean server.port? (from environment variable NEXUS_SERVER__PROT)"),
+        ("", {"NEXUS_SERVR__PORT": "1"}, "servr: unknown setting; did you mean server? (from environment variable NEXUS_SERVR__PORT)"),
+        ("", {"NEXUS_DELIVERY__MAX_ATTEMPT": "3"}, "delivery.max_attempt: unknown setting; did you mean delivery.max_attempts? (from environment variable NEXUS_DELIVERY__MAX_ATTEMPT)"),
         ("[server]\nport = 'eighty'\n", {}, "server.port: input should be a valid integer, unable to parse string as an integer, got 'eighty' (from {config})"),
         ("", {"DATABASE_URL": "mysql://db/x"}, "database.url: malformed URL 'mysql://db/x': the scheme must be sqlite or postgres, not 'mysql' (from environment variable DATABASE_URL)"),
         ("", {"DATABASE_URL": "postgres://user:secret@/nexus"}, "database.url: malformed URL 'postgres://user:***@/nexus': expected postgres://user:password@host:5432/database (from environment variable DATABASE_URL)"),
@@ -98,6 +101,47 @@ def test_bad_configuration_is_one_clear_line(tmp_path, monkeypatch, toml, enviro
 
     types = ", ".join(sorted(discover_plugins().channel_types))
     assert errors_of(config_path=config, environ=environ) == [expected.format(config=config, types=types)]
+
+
+def test_nexus_names_without_a_section_are_not_settings(tmp_path, monkeypatch, caplog):
+    """Kubernetes injects NEXUS_PORT=tcp://..., NEXUS_SERVICE_HOST and NEXUS_SERVICE_PORT into
+    every pod of a namespace with a Service named "nexus": start-up ignores them (logged
+    once, at debug), while the documented single names keep working."""
+    monkeypatch.chdir(tmp_path)
+    config = write(tmp_path, "[server]\nport = 7000\n", "custom.toml")
+    write(tmp_path, "NEXUS_TICKETS__REOPEN_WINDOW=2d\n", "custom.env")
+    kubernetes = {
+        "NEXUS_PORT": "tcp://10.96.12.34:8000", "NEXUS_PORT_8000_TCP": "tcp://10.96.12.34:8000",
+        "NEXUS_PORT_8000_TCP_PROTO": "tcp", "NEXUS_PORT_8000_TCP_PORT": "8000", "NEXUS_PORT_8000_TCP_ADDR": "10.96.12.34",
+        "NEXUS_SERVICE_HOST": "10.96.12.34", "NEXUS_SERVICE_PORT": "8000", "NEXUS_SERVICE_PORT_HTTP": "8000",
+    }
+    # (One name of this test alone, to see it logged exactly once in this process.)
+    own = f"NEXUS_ORDERS_{abs(hash(tmp_path)) % 10**8}_SERVICE_HOST"
+    kubernetes[own] = "10.96.0.1"
+    environ = {**kubernetes, "NEXUS_CONFIG": str(config), "NEXUS_ENV_FILE": str(tmp_path / "custom.env"),
+               "NEXUS_DATA_DIR": str(tmp_path / "state")}
+    with caplog.at_level(logging.DEBUG, logger="nexus.config"):
+        loaded = load_settings(environ=environ)
+        prepare(loaded)
+        load_settings(environ=environ)
+    assert loaded.settings.server.port == 7000  # from NEXUS_CONFIG, not from NEXUS_PORT
+    assert loaded.settings.tickets.reopen_window == 2 * 86400  # from NEXUS_ENV_FILE
+    assert loaded.settings.data_dir == tmp_path / "state"  # a setting outside any section
+    assert sorted(loaded.raw.ignored_env) == sorted(kubernetes)
+    logged = [r.getMessage() for r in caplog.records if r.name == "nexus.config" and r.levelno == logging.DEBUG]
+
+    def line(name: str) -> str:
+        return f"ignoring environment variable {name}: not a setting (settings are NEXUS_<SECTION>__<KEY>)"
+
+    assert logged.count(line(own)) == 1
+    assert all(logged.count(line(name)) <= 1 for name in kubernetes)
+
+
+def test_serve_starts_beside_kubernetes_service_variables(tmp_path):
+    env = {"NEXUS_PORT": "tcp://10.96.12.34:8000", "NEXUS_SERVICE_HOST": "10.96.12.34", "NEXUS_SERVICE_PORT": "8000"}
+    result = run_cli(["config", "check"], cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "server.port" in result.stdout and "8000" in result.stdout
 
 
 def test_invalid_toml_names_the_file_and_line(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@ after, and a payload that fails is kept with its error, retried, and replayable.
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -117,3 +118,68 @@ async def test_a_burst_beyond_the_queue_waits_in_the_database(nexus_server, monk
 
         await wait_for(all_processed, timeout=20, message="every payload to be processed")
         assert len(await server.messages("box")) == 20
+
+
+class Recorder(Channel):
+    """Stores raw payloads and records the exact bytes it is asked to process."""
+
+    type_name = "recorder"
+    Config = ChannelConfig
+    seen: list[bytes] = []
+
+    async def handle_webhook(self, request):
+        await self.host.store_raw(request.body, request.headers)
+        return WebhookResponse.ok()
+
+    async def process_raw(self, payload, headers):
+        Recorder.seen.append(payload)
+        raise ValueError("cannot read this payload")
+
+
+class RecorderPlugin:
+    @hookimpl
+    def nexus_register_channel_types(self, register):
+        register(Recorder)
+
+
+async def test_any_bytes_are_stored_exactly_and_processed_as_they_came(nexus_server):
+    """Invalid UTF-8 and NUL bytes, which PostgreSQL refuses in text, are kept base64-encoded."""
+    Recorder.seen = []
+    bodies = [b'{"text": "caf\xe9"}', b'{"text": "a\x00b"}', "{\"text\": \"olá\"}".encode()]
+    async with nexus_server({"channels": {"rec": {"type": "recorder"}}}, plugins={"rec": RecorderPlugin()}) as server:
+        for body in bodies:
+            assert (await server.post_webhook("rec", body)).status == 200
+        await wait_for(lambda: len(Recorder.seen) == len(bodies), message="every payload to be processed")
+        assert sorted(Recorder.seen) == sorted(bodies)
+        _, token = await server.agent()
+        status, listed = await server.api("GET", "/inbound-events", token)
+        shown = [(await server.api("GET", f"/inbound-events/{e['id']}", token)).body for e in listed["items"]]
+        assert sorted(e["payload_encoding"] for e in shown) == ["base64", "base64", "utf-8"]
+        for event in shown:
+            raw = base64.b64decode(event["payload"]) if event["payload_encoding"] == "base64" else event["payload"].encode()
+            assert raw in bodies
+        # A replay hands the processor the same bytes again.
+        Recorder.seen = []
+        await server.api("POST", f"/inbound-events/{shown[0]['id']}/replay", token)
+        assert Recorder.seen and Recorder.seen[0] in bodies
+
+
+async def test_ignored_events_are_listed_with_their_reason_and_not_replayed(nexus_server):
+    async with nexus_server({"channels": {"box": {"type": "inboxed"}}}, plugins={"box": Plugin()}) as server:
+        host = server.nexus.channels.get("box").host
+        receipt = await host.receive(InboundMessage("auto-9", Identity("nobody"), text="I am away",
+                                                    auto_submitted=True, sent_at=datetime(2026, 1, 2, tzinfo=UTC)))
+        assert receipt.ignored and not receipt.stored
+        _, token = await server.agent()
+        status, failed = await server.api("GET", "/inbound-events", token)
+        assert failed["items"] == []  # the default list is the failed ones
+        status, ignored = await server.api("GET", "/inbound-events", token, params={"status": "ignored"})
+        (event,) = ignored["items"]
+        assert (event["status"], event["external_id"], event["error"]) == ("ignored", "auto-9", None)
+        assert event["reason"] == receipt.ignored
+        status, shown = await server.api("GET", f"/inbound-events/{event['id']}", token)
+        kept = json.loads(shown["payload"])
+        assert kept["message"]["text"] == "I am away" and kept["message"]["sent_at"] == "2026-01-02T00:00:00+00:00"
+        status, replay = await server.api("POST", f"/inbound-events/{event['id']}/replay", token)
+        assert (status, replay["error"]["code"]) == (409, "ignored_event")
+        assert await server.nexus.inbox.sweep() == 0

@@ -121,5 +121,8 @@ async def replay_inbound_event(event_id: int) -> Response:
     row = await _event(event_id)
     if row.status == "processed":
         raise ApiError(409, "already_processed", f"inbound event {event_id} was processed")
+    if row.status == "ignored":
+        raise ApiError(409, "ignored_event", f"inbound event {event_id} was kept aside on purpose ({row.error}); "
+                                             "there is nothing to process again")
     await current_nexus().inbox.replay(event_id)
     return jsonify(event_json(await _event(event_id)))

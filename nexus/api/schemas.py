@@ -120,7 +120,7 @@ class DeliveryQuery(Strict):
 
 
 class InboundEventQuery(Strict):
-    status: Literal["pending", "processing", "processed", "failed"] = "failed"
+    status: Literal["pending", "processing", "processed", "failed", "ignored"] = "failed"
     channel: str | None = None
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=200)

@@ -4,9 +4,11 @@ can name the key *and* the place to fix it."""
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,9 @@ from typing import Any
 from dotenv import dotenv_values
 from pydantic import ValidationError
 
-from nexus.config.settings import Settings
+from nexus.config.settings import Section, Settings
+
+logger = logging.getLogger("nexus.config")
 
 ENV_PREFIX = "NEXUS_"
 #: Environment variables that steer loading itself rather than name a setting.
@@ -28,6 +32,34 @@ CLASSIC_ENV = {
     "REDIS_URL": "redis.url",
 }
 DEFAULT_CONFIG_FILES = ("nexus.toml",)
+#: ``NEXUS_*`` names without ``__`` that were ignored and logged, so each is logged once.
+_LOGGED_IGNORED: set[str] = set()
+
+
+def setting_keys(model: type[Section] = Settings, prefix: str = "") -> Iterator[str]:
+    """Every dotted key of the settings schema, sections included (``server``,
+    ``server.port``, ...). Channel tables are the plugins' and not listed."""
+    for name, info in model.model_fields.items():
+        dotted = f"{prefix}{name}"
+        yield dotted
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, Section):
+            yield from setting_keys(annotation, dotted + ".")
+
+
+def _top_level_settings() -> frozenset[str]:
+    """Settings outside any section (``data_dir``): the one kind ``NEXUS_<KEY>`` can name."""
+    return frozenset(
+        name for name, info in Settings.model_fields.items()
+        if name != "channels" and not (isinstance(info.annotation, type) and issubclass(info.annotation, Section))
+    )
+
+
+def suggestion(dotted: str) -> str | None:
+    """The setting closest to a misspelled ``dotted`` key, if one is close enough."""
+    candidates = [key for key in setting_keys() if key.count(".") == dotted.count(".")]
+    found = difflib.get_close_matches(dotted, candidates, n=1, cutoff=0.6)
+    return found[0] if found else None
 
 
 class ConfigError(Exception):
@@ -64,6 +96,9 @@ class RawConfig:
     environ: dict[str, str] = field(default_factory=dict)
     env_sources: dict[str, str] = field(default_factory=dict)
     config_path: Path | None = None
+    #: ``NEXUS_*`` variables that name no setting (no ``__``), such as the ``NEXUS_PORT`` and
+    #: ``NEXUS_SERVICE_HOST`` that Kubernetes injects for a Service named ``nexus``.
+    ignored_env: list[str] = field(default_factory=list)
 
     def put(self, dotted: str, value: Any, source: str) -> None:
         node = self.values
@@ -160,12 +195,22 @@ def read_environment(environ: Mapping[str, str], env_file: Mapping[str, str], ra
         if merged.get(name):
             raw.put(dotted, merged[name], origin[name])
 
+    top_level = _top_level_settings()
     for name in sorted(merged):
         if not name.startswith(ENV_PREFIX) or name in RESERVED_ENV:
             continue
         if name.startswith(IGNORED_ENV_PREFIXES):
             continue
-        dotted = ".".join(part.lower() for part in name[len(ENV_PREFIX):].split("__"))
+        rest = name[len(ENV_PREFIX):]
+        if "__" not in rest and rest.lower() not in top_level:
+            # Not NEXUS_<SECTION>__<KEY>: someone else's variable (Kubernetes injects
+            # NEXUS_PORT=tcp://... for a Service named "nexus"), not a setting.
+            raw.ignored_env.append(name)
+            if name not in _LOGGED_IGNORED:
+                _LOGGED_IGNORED.add(name)
+                logger.debug("ignoring %s: not a setting (settings are NEXUS_<SECTION>__<KEY>)", origin[name])
+            continue
+        dotted = ".".join(part.lower() for part in rest.split("__"))
         raw.put(dotted, merged[name], origin[name])
 
 
@@ -202,6 +247,9 @@ def errors_from_validation(exc: ValidationError, raw: RawConfig, prefix: str = "
         kind = error["type"]
         if kind == "extra_forbidden":
             problem = "unknown setting"
+            closest = suggestion(dotted)
+            if closest:
+                problem += f"; did you mean {closest}?"
         elif kind == "missing":
             problem = "is required"
         elif kind == "value_error":

@@ -274,6 +274,8 @@ class Attachment(Model):
     sha256 = fields.CharField(max_length=64, null=True)
     content_id = fields.CharField(max_length=255, null=True)
     note = fields.TextField(null=True)
+    # Shown in place by the message's HTML (a cid: image), not listed as a loose file.
+    inline = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -312,17 +314,25 @@ class CannedResponse(Timestamped):
 class InboundEvent(Model):
     """A raw webhook payload, stored before it is processed: the provider gets its 200 as soon
     as this row is committed, and a payload that fails to process stays here with its error
-    for operators to see and replay."""
+    for operators to see and replay. An inbound message the pipeline kept aside on purpose (an
+    automatic message that threads into no ticket) is kept here too, ``ignored``, with its
+    ``external_id`` (unique per channel, so a redelivery is kept once)."""
 
     id = fields.IntField(primary_key=True)
     channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
         "nexus.Channel", related_name="inbound_events", on_delete=fields.CASCADE
     )
+    # The body as UTF-8 text, or base64 (``payload_encoding``) when it is not UTF-8 or holds
+    # NUL bytes: see nexus.payloads.
     payload = fields.TextField()
+    payload_encoding = fields.CharField(max_length=16, default="utf-8")
     headers = fields.JSONField(default=dict)
     #: pending, processing, processed or failed.
     status = fields.CharField(max_length=16, default="pending", db_index=True)
+    # (or ignored: kept aside by the pipeline.) Why processing failed; for an ignored event,
+    # why it was ignored.
     error = fields.TextField(null=True)
+    external_id = fields.CharField(max_length=255, null=True)
     attempts = fields.IntField(default=0)
     received_at = fields.DatetimeField(auto_now_add=True)
     status_changed_at = fields.DatetimeField(null=True)
@@ -330,6 +340,7 @@ class InboundEvent(Model):
 
     class Meta:
         table = "inbound_events"
+        unique_together = (("channel", "external_id"),)
 
 
 MODELS_MODULE = __name__

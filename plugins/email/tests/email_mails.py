@@ -383,12 +383,13 @@ Content-Transfer-Encoding: base64
 
 
 def simple(*, message_id: str, sender: str, name: str = "Casey Contact", text: str = "Hello",
-           subject: str = "Question", to: str = "support@example.com", extra_headers: str = "") -> bytes:
-    """A minimal single-part text mail."""
+           subject: str = "Question", to: str = "support@example.com", extra_headers: str = "",
+           date: str = "Mon, 5 Jan 2026 12:00:00 +0000") -> bytes:
+    """A minimal single-part text mail (``date`` is its RFC 5322 Date: header)."""
     return crlf(f"""From: {name} <{sender}>
 To: {to}
 Subject: {subject}
-Date: Mon, 5 Jan 2026 12:00:00 +0000
+Date: {date}
 Message-ID: {message_id}
 MIME-Version: 1.0
 {extra_headers}Content-Type: text/plain; charset=utf-8
@@ -396,3 +397,168 @@ Content-Transfer-Encoding: 8bit
 
 {text}
 """)
+
+
+#: The subject an Outlook / Exchange out-of-office reply carries, per the mailbox owner's
+#: language, followed by the original subject.
+OUTLOOK_AUTOMATIC_REPLY = {
+    "en": "Automatic reply: {subject}",
+    "pt": "Resposta automática: {subject}",
+    "es": "Respuesta automática: {subject}",
+    "fr": "Réponse automatique : {subject}",
+    "de": "Automatische Antwort: {subject}",
+}
+#: Other autoresponders' subjects (webmail vacation messages, old server autoresponders).
+OTHER_AUTOMATIC_SUBJECTS = (
+    "Out of Office: {subject}",
+    "Auto-Reply: {subject}",
+    "Fora do escritório: {subject}",
+    "Fuera de la oficina: {subject}",
+    "Absent(e) du bureau : {subject}",
+    "Abwesenheitsnotiz: {subject}",
+)
+
+
+def autoresponder(*, subject: str, message_id: str, sender: str = "jane.doe@gmail.com", headers: str = "",
+                  in_reply_to: str | None = None, date: str = "Mon, 5 Jan 2026 10:03:00 +0000",
+                  text: str = "I am away until January 12 and will answer your message when I am back.") -> bytes:
+    """An automatic reply as autoresponders send it: the subject (RFC 2047-encoded when it
+    is not ASCII, as clients do), optional RFC 3834 headers, and optionally the threading
+    headers of the mail it answers."""
+    encoded = subject if subject.isascii() else Header(subject, "utf-8").encode()
+    threading = f"In-Reply-To: {in_reply_to}\nReferences: {in_reply_to}\n" if in_reply_to else ""
+    return crlf(f"""From: Jane Doe <{sender}>
+To: support@example.com
+Subject: {encoded}
+Date: {date}
+Message-ID: {message_id}
+{threading}{headers}MIME-Version: 1.0
+Content-Type: text/plain; charset="utf-8"
+Content-Transfer-Encoding: 8bit
+
+{text}
+""")
+
+
+def html_with_inline_images(*, message_id: str = "<5f0c1a2b.inline@mail.example.net>") -> bytes:
+    """An HTML mail with two images shown by ``cid:`` (RFC 2392) in a multipart/related, one
+    Content-ID written with capitals and %-escaped in the HTML, plus a regular attachment."""
+    html = ('<html><body><p>The label is torn:</p><img src="cid:label.photo@mail.example.net" alt="label">'
+            '<p>and the box:</p><img src="cid:Box%20Photo@mail.example.net" alt="box"></body></html>')
+    return crlf(f"""From: Ana Silva <ana.silva@customer.test>
+To: support@example.com
+Subject: Damaged parcel
+Date: Tue, 6 Jan 2026 08:01:02 +0000
+Message-ID: {message_id}
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="outer"
+
+--outer
+Content-Type: multipart/related; boundary="related"; type="text/html"
+
+--related
+Content-Type: text/html; charset="utf-8"
+
+{html}
+--related
+Content-Type: image/png
+Content-Transfer-Encoding: base64
+Content-ID: <label.photo@mail.example.net>
+Content-Disposition: inline; filename="label.png"
+
+{b64(PNG)}
+--related
+Content-Type: image/png
+Content-Transfer-Encoding: base64
+Content-ID: <Box Photo@mail.example.net>
+
+{b64(PNG)}
+--related--
+
+--outer
+Content-Type: application/pdf; name="receipt.pdf"
+Content-Disposition: attachment; filename="receipt.pdf"
+Content-Transfer-Encoding: base64
+
+{b64(PDF)}
+--outer--
+""")
+
+
+def _old_client(subject: str, message_id: str, content_type: str, body: str) -> bytes:
+    """Mail from an old client that sends no Date header."""
+    return crlf(f"""From: Old Client <old@broken.test>
+To: support@example.com
+Subject: {subject}
+Message-ID: {message_id}
+MIME-Version: 1.0
+Content-Type: {content_type}
+
+{body}""")
+
+
+def wrong_boundary(*, message_id: str = "<wrong-boundary@broken.test>") -> bytes:
+    """A multipart whose declared boundary is not the one its parts use, and no Date."""
+    return _old_client("Invoice question", message_id, 'multipart/mixed; boundary="=_declared"', f"""--=_actual
+Content-Type: text/plain; charset="iso-8859-1"
+Content-Transfer-Encoding: quoted-printable
+
+Bonjour, la facture n=B0 17 est fausse.
+--=_actual
+Content-Type: application/pdf; name="facture.pdf"
+Content-Transfer-Encoding: base64
+
+{b64(PDF)}
+--=_actual--
+""")
+
+
+def missing_boundary(*, message_id: str = "<no-boundary@broken.test>") -> bytes:
+    """A multipart/alternative without any boundary parameter, and no Date."""
+    return _old_client("Where is my order?", message_id, "multipart/alternative", """--0016e6d7e0b8
+Content-Type: text/plain; charset=utf-8
+
+Where is my order 1042?
+--0016e6d7e0b8
+Content-Type: text/html; charset=utf-8
+
+<p>Where is my order 1042?</p>
+--0016e6d7e0b8--
+""")
+
+
+def no_parts(*, message_id: str = "<no-parts@broken.test>") -> bytes:
+    """Declared multipart, but only text follows: no delimiter line at all."""
+    return _old_client("Just text", message_id, 'multipart/mixed; boundary="never-used"',
+                       "Please call me back about the delivery.\n")
+
+
+def encoded_recipients(*, message_id: str = "<recipients@customer.test>") -> bytes:
+    """To and Cc with RFC 2047 display names (Q and B encodings, two charsets)."""
+    return crlf(f"""From: Ana Silva <ana.silva@customer.test>
+To: =?UTF-8?Q?Suporte_T=C3=A9cnico?= <support@example.com>,
+ =?ISO-8859-1?Q?J=F6rg_M=FCller?= <joerg@customer.test>
+Cc: =?UTF-8?B?5bGx55Sw5aSq6YOO?= <taro@example.jp>, plain@customer.test
+Subject: Recipients
+Date: Mon, 5 Jan 2026 12:00:00 +0000
+Message-ID: {message_id}
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Hello all
+""")
+
+
+def nested_deeply(depth: int, *, message_id: str = "<deep@hostile.test>") -> bytes:
+    """Multipart parts nested ``depth`` deep: more than Python's parser can recurse."""
+    opening = "".join(f'Content-Type: multipart/mixed; boundary="b{i}"\n\n--b{i}\n' for i in range(depth))
+    closing = "".join(f"\n--b{i}--\n" for i in reversed(range(depth)))
+    return crlf(f"""From: Deep <deep@hostile.test>
+To: support@example.com
+Subject: Deep
+Message-ID: {message_id}
+MIME-Version: 1.0
+{opening}Content-Type: text/plain
+
+deep inside
+{closing}""")

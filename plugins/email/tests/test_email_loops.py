@@ -3,11 +3,23 @@ failed and open no ticket, and automatic replies we send say so."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from email_mails import crlf, dsn_bounce, gmail, out_of_office, simple
+from email_mails import (
+    OTHER_AUTOMATIC_SUBJECTS,
+    OUTLOOK_AUTOMATIC_REPLY,
+    autoresponder,
+    crlf,
+    dsn_bounce,
+    gmail,
+    out_of_office,
+    simple,
+)
 from email_servers import SmtpSink, smtp_send
 
 from nexus import DeliveryStatus
+from nexus.db import models
 from nexus.testing.server import RunningNexus, wait_for
 from nexus.tickets import TicketError
 from nexus_email.loops import auto_submitted_reason, delivery_reports
@@ -41,25 +53,102 @@ async def test_out_of_office_is_stored_but_never_answered_automatically(email_se
         assert len(sink.received) == 1  # only the agent's reply ever went out
 
 
-@pytest.mark.parametrize("headers, envelope", [
-    ("Precedence: bulk\n", "news@shop.test"),
-    ("Precedence: list\nList-Id: <customers.lists.shop.test>\n", "owner-customers@lists.shop.test"),
-    ("List-Unsubscribe: <mailto:unsubscribe@news.test>\n", "news@news.test"),
-    ("X-Auto-Response-Suppress: All\n", "calendar@contoso.com"),
-    ("Auto-Submitted: auto-generated\n", "noreply@contoso.com"),
-    ("", ""),  # the null sender
-])
-async def test_automatic_mail_is_flagged(email_server, headers: str, envelope: str) -> None:
+async def test_an_out_of_office_reply_changes_nothing_about_its_ticket(email_server) -> None:
+    """It threads into the (resolved, or pending) ticket by In-Reply-To and is stored there,
+    marked automatic; the ticket stays as it was: status, resolution, last activity."""
     async with email_server() as (server, port):
-        raw = simple(message_id="<auto@news.test>", sender="news@news.test", extra_headers=headers, text="Newsletter")
-        await smtp_send(port, raw, mail_from=envelope, to=SUPPORT)
+        await smtp_send(port, gmail(), mail_from="jane.doe@gmail.com", to=SUPPORT)
+        (ticket,) = await server.tickets()
+        ours = await sent_reply(server, ticket.id, "Your parcel left our warehouse today.")
+        for status in ("resolved", "pending"):
+            await server.nexus.tickets.update(ticket.id, {"status": status})
+            (before,) = await server.tickets()
+            mail = autoresponder(subject="Automatic reply: Re: My order has not arrived [#1]",
+                                 message_id=f"<ooo-{status}@gmail.com>", in_reply_to=ours,
+                                 headers="Auto-Submitted: auto-replied\n")
+            await smtp_send(port, mail, mail_from="jane.doe@gmail.com", to=SUPPORT)
+            (after,) = await server.tickets()
+            assert (after.status, after.resolved_at, after.last_message_at, after.updated_at) == (
+                before.status, before.resolved_at, before.last_message_at, before.updated_at)
+            (ooo,) = await server.messages("support", external_id=f"<ooo-{status}@gmail.com>")
+            assert ooo.ticket_id == ticket.id and ooo.auto_submitted
+
+
+AUTOMATIC = [
+    *[("", OUTLOOK_AUTOMATIC_REPLY[language]) for language in ("en", "pt", "es", "fr", "de")],
+    *[("", subject) for subject in OTHER_AUTOMATIC_SUBJECTS],
+    ("Auto-Submitted: auto-replied\n", "{subject}"),  # Gmail's vacation responder keeps the subject
+    ("Auto-Submitted: auto-generated\n", "Your ticket was received"),
+    ("X-Autoreply: yes\n", "{subject}"),
+    ("X-Autorespond: Thank you for your mail\n", "{subject}"),
+    ("Precedence: auto_reply\n", "{subject}"),
+    ("Precedence: bulk\n", "Our January newsletter"),
+    ("Precedence: junk\n", "{subject}"),
+    ("X-Auto-Response-Suppress: All\n", "{subject}"),
+]
+
+
+@pytest.mark.parametrize(("headers", "subject"), AUTOMATIC)
+async def test_automatic_mail_that_threads_nowhere_opens_nothing_and_is_kept(email_server, headers, subject) -> None:
+    async with email_server() as (server, port):
+        mail = autoresponder(subject=subject.format(subject="Your invoice"), message_id="<auto-1@contoso.com>",
+                             sender="away@contoso.com", headers=headers)
+        answer = await smtp_send(port, mail, mail_from="away@contoso.com", to=SUPPORT)
+        assert "kept aside" in answer
+        assert await server.tickets() == []
+        assert await models.Contact.all().count() == 0
+        token = await server.admin_token()
+        status, page = await server.api("GET", "/inbound-events", token, params={"status": "ignored"})
+        (event,) = page["items"]
+        assert event["channel"] == "support" and event["external_id"] == "<auto-1@contoso.com>"
+        assert "automatic message" in event["reason"] and event["error"] is None
+        status, kept = await server.api("GET", f"/inbound-events/{event['id']}", token)
+        document = json.loads(kept["payload"])["message"]
+        assert document["sender"]["address"] == "away@contoso.com" and document["auto_submitted"] is True
+        assert document["metadata"]["email"]["auto_submitted"]
+
+        # Delivered again (an IMAP re-fetch, an MTA retry): kept once.
+        await smtp_send(port, mail, mail_from="away@contoso.com", to=SUPPORT)
+        status, page = await server.api("GET", "/inbound-events", token, params={"status": "ignored"})
+        assert len(page["items"]) == 1
+
+
+async def test_the_null_sender_is_automatic(email_server) -> None:
+    async with email_server() as (server, port):
+        raw = simple(message_id="<null@news.test>", sender="news@news.test", text="Newsletter")
+        await smtp_send(port, raw, mail_from="", to=SUPPORT)
+        assert await server.tickets() == []
+
+
+async def test_automatic_mail_from_a_contact_goes_into_their_open_ticket_unchanged(email_server) -> None:
+    async with email_server() as (server, port):
+        await smtp_send(port, gmail(), mail_from="jane.doe@gmail.com", to=SUPPORT)
+        (before,) = await server.tickets()
+        mail = autoresponder(subject="Réponse automatique : Absence", message_id="<ooo-fr@gmail.com>")
+        await smtp_send(port, mail, mail_from="jane.doe@gmail.com", to=SUPPORT)
+        (after,) = await server.tickets()
+        assert (after.id, after.status, after.last_message_at) == (before.id, "open", before.last_message_at)
+        (ooo,) = await server.messages("support", external_id="<ooo-fr@gmail.com>")
+        assert ooo.auto_submitted and ooo.ticket_id == before.id
+
+
+async def test_mail_through_a_list_is_a_person_writing(email_server) -> None:
+    """A support address behind a Google Group gets List-Id and Precedence: list on every
+    customer's mail: it opens tickets like any other."""
+    async with email_server() as (server, port):
+        raw = simple(message_id="<via-list@customer.test>", sender="p@customer.test",
+                     extra_headers="Precedence: list\nList-Id: <support.example.com>\n"
+                                   "List-Unsubscribe: <mailto:unsubscribe@example.com>\n")
+        await smtp_send(port, raw, mail_from="p@customer.test", to=SUPPORT)
         (message,) = await server.messages("support")
-        assert message.auto_submitted
+        assert not message.auto_submitted
+        assert len(await server.tickets()) == 1
 
 
 async def test_person_written_mail_is_not_flagged(email_server) -> None:
     async with email_server() as (server, port):
-        raw = simple(message_id="<person@customer.test>", sender="p@customer.test", extra_headers="Auto-Submitted: no\n")
+        raw = simple(message_id="<person@customer.test>", sender="p@customer.test", extra_headers="Auto-Submitted: no\n",
+                     subject="Automatic reply: why did I get one?")
         await smtp_send(port, raw, mail_from="p@customer.test", to=SUPPORT)
         (message,) = await server.messages("support")
         assert not message.auto_submitted

@@ -11,11 +11,17 @@ from email_mails import (
     apple_mail,
     broken,
     crlf,
+    encoded_recipients,
     gmail_inline_image,
+    html_with_inline_images,
     latin1_plain,
+    missing_boundary,
+    nested_deeply,
+    no_parts,
     outlook_html,
     shift_jis,
     thunderbird,
+    wrong_boundary,
 )
 from email_servers import smtp_send
 
@@ -42,6 +48,7 @@ async def test_latin1_with_windows_1252_quotes_and_folded_encoded_subject(email_
     message, ticket, _, _ = await store(email_server, latin1_plain())
     assert ticket.subject == "Colis abîmé : je voudrais un remboursement très rapidement"
     assert message.sender["display_name"] == "Céline Lefèvre"
+    assert ticket.contact.attributes["email"] == "celine.lefevre@orange.fr"  # {{contact.email}}
     assert message.text == "Bonjour,\n\nJ’ai reçu un colis abîmé – “très” déçu.\n\nCordialement,\nCéline"
 
 
@@ -74,13 +81,31 @@ async def test_apple_mail_quoted_printable_and_inline_image_part(email_server) -
     assert contents["IMG_0042.png"] == PNG
 
 
-async def test_gmail_inline_image_is_resolved_by_content_id(email_server) -> None:
+async def test_gmail_inline_image_points_at_its_download(email_server) -> None:
     message, _, files, contents = await store(email_server, gmail_inline_image())
     assert message.text == "The error looks like this:\n[image: screenshot.png]\nInvoice attached."
-    assert 'src="cid:ii_lr4k2b1x0"' in message.html
-    assert files["screenshot.png"].content_id == "ii_lr4k2b1x0"
-    assert files["invoice-1042.pdf"].content_id is None
+    screenshot, invoice = files["screenshot.png"], files["invoice-1042.pdf"]
+    assert f'src="{screenshot.url}"' in message.html and "cid:" not in message.html
+    assert (screenshot.inline, screenshot.content_id) == (True, "ii_lr4k2b1x0")
+    assert (invoice.inline, invoice.content_id) == (False, None)
     assert contents == {"screenshot.png": PNG, "invoice-1042.pdf": PDF}
+
+
+async def test_html_inline_images_are_inline_and_point_at_their_downloads(email_server) -> None:
+    """RFC 2392: ``cid:`` names a Content-ID, %-escaped, compared without regard to case."""
+    async with email_server() as (server, port):
+        await smtp_send(port, html_with_inline_images(), mail_from="ana.silva@customer.test", to=SUPPORT)
+        (ticket,) = await server.tickets()
+        token = await server.admin_token()
+        status, page = await server.api("GET", f"/tickets/{ticket.id}/messages", token)
+        (message,) = page["items"]
+        by_name = {a["filename"]: a for a in message["attachments"]}
+        label, box, receipt = by_name["label.png"], by_name["image-2.png"], by_name["receipt.pdf"]
+        assert label["inline"] and box["inline"] and not receipt["inline"]
+        assert f'src="{label["url"]}"' in message["html"] and f'src="{box["url"]}"' in message["html"]
+        assert "cid:" not in message["html"]
+        async with server.http.get(server.url + box["url"], headers={"Authorization": f"Bearer {token}"}) as r:
+            assert r.status == 200 and await r.read() == PNG
 
 
 async def test_rfc2231_filename_wins_over_rfc2047_name(email_server) -> None:
@@ -100,6 +125,55 @@ async def test_malformed_mail_is_stored_best_effort(email_server) -> None:
     assert "no Date header" in defects
     assert any("truncated base64" in d for d in defects)
     assert any("CloseBoundaryNotFound" in d for d in defects)
+
+
+@pytest.mark.parametrize(("mail", "text", "files"), [
+    (wrong_boundary, "Bonjour, la facture n° 17 est fausse.", ["facture.pdf"]),
+    (missing_boundary, "Where is my order 1042?", []),
+    (no_parts, "Please call me back about the delivery.", []),
+])
+async def test_malformed_mime_still_gives_the_text_as_body(email_server, mail, text, files) -> None:
+    """A wrong or missing boundary (and no Date): the text is the body, never an opaque
+    attachment-1.bin."""
+    message, ticket, stored, _ = await store(email_server, mail())
+    assert message.text == text
+    assert sorted(stored) == files
+    assert not any(name.endswith(".bin") for name in stored)
+    assert "no Date header" in message.metadata["email"]["defects"]
+    assert message.sent_at is None and message.received_at is not None
+
+
+async def test_to_and_cc_keep_their_decoded_display_names(email_server) -> None:
+    message, _, _, _ = await store(email_server, encoded_recipients())
+    assert message.metadata["email"]["to"] == [
+        {"address": "support@example.com", "name": "Suporte Técnico"},
+        {"address": "joerg@customer.test", "name": "Jörg Müller"},
+    ]
+    assert message.metadata["email"]["cc"] == [
+        {"address": "taro@example.jp", "name": "山田太郎"},
+        {"address": "plain@customer.test", "name": None},
+    ]
+
+
+async def test_nul_in_headers_body_and_filenames_is_stored_without_it(email_server) -> None:
+    raw = crlf(b"From: =?UTF-8?Q?Ana=00_Silva?= <ana@customer.test>\nTo: support@example.com\n"
+               b"Subject: Order\x00 1042\nMessage-ID: <nul@customer.test>\nMIME-Version: 1.0\n"
+               b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain; charset=utf-8\n\n"
+               b"Hello\x00 there\n--b\nContent-Type: text/plain; name=\"notes.txt\"\n"
+               b"Content-Disposition: attachment; filename*=UTF-8''no%00tes.txt\n\nnotes\n--b--\n")
+    message, ticket, files, _ = await store(email_server, raw)
+    assert message.text == "Hello there"
+    assert ticket.subject == "Order 1042"
+    assert message.sender["display_name"] == "Ana Silva"
+    assert list(files) == ["notes.txt"]
+
+
+async def test_mime_nested_too_deeply_to_parse_is_kept_raw(email_server) -> None:
+    raw = nested_deeply(3000)
+    message, ticket, files, contents = await store(email_server, raw)
+    assert message.text == "This email could not be read; the original is attached."
+    assert ticket.subject == "Deep"
+    assert contents["message.eml"] == raw
 
 
 async def test_mislabelled_and_unlabelled_charsets() -> None:

@@ -4,11 +4,14 @@ customer's answers land in the same ticket, reopening it when it was resolved.""
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 from email_mails import PDF, gmail, outlook_html, simple, thunderbird
 from email_servers import SmtpSink, smtp_send
 
+from nexus.db import models
 from nexus.testing.server import RunningNexus, wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -120,3 +123,40 @@ async def test_concurrent_customers_get_their_own_tickets(email_server) -> None:
             await smtp_send(port, simple(message_id=f"<c{n}@customer.test>", sender=f"c{n}@customer.test", text=f"Hi {n}"),
                             mail_from=f"c{n}@customer.test", to=SUPPORT)
         assert len(await server.tickets()) == 3
+
+
+async def test_a_mail_dated_2001_does_not_reopen_an_old_ticket(email_server) -> None:
+    """The sender's clock says 2001; Nexus received it now, 30 days after the ticket was
+    resolved, beyond the 7-day reopen window: a new ticket, showing the mail's own Date."""
+    async with email_server() as (server, port):
+        await smtp_send(port, simple(message_id="<first@customer.test>", sender="casey@customer.test"),
+                        mail_from="casey@customer.test", to=SUPPORT)
+        (old,) = await server.tickets()
+        await server.nexus.tickets.update(old.id, {"status": "resolved"})
+        await models.Ticket.filter(id=old.id).update(resolved_at=datetime.now(UTC) - timedelta(days=30))
+
+        dated_2001 = simple(message_id="<y2k@customer.test>", sender="casey@customer.test", subject="Broken clock",
+                            date="Mon, 1 Jan 2001 09:30:00 +0100")
+        await smtp_send(port, dated_2001, mail_from="casey@customer.test", to=SUPPORT)
+        first, second = await server.tickets()
+        assert (first.id, first.status) == (old.id, "resolved")
+        assert second.status == "open" and second.subject == "Broken clock"
+        (message,) = await server.messages("support", external_id="<y2k@customer.test>")
+        assert message.sent_at == datetime(2001, 1, 1, 8, 30, tzinfo=UTC)
+        assert second.last_message_at == message.received_at
+
+
+async def test_a_mail_dated_in_the_future_sorts_by_when_it_arrived(email_server) -> None:
+    async with email_server() as (server, port):
+        ahead = datetime.now(UTC) + timedelta(hours=6)
+        for name, date in (("early", format_datetime(ahead)), ("later", format_datetime(ahead.replace(year=ahead.year + 1)))):
+            await smtp_send(port, simple(message_id=f"<{name}@skewed.test>", sender=f"{name}@skewed.test",
+                                         subject=f"From {name}", date=date), mail_from=f"{name}@skewed.test", to=SUPPORT)
+        await smtp_send(port, simple(message_id="<last@customer.test>", sender="last@customer.test", subject="Arrived last"),
+                        mail_from="last@customer.test", to=SUPPORT)
+        token = await server.admin_token()
+        status, page = await server.api("GET", "/tickets", token)
+        assert [t["subject"] for t in page["items"]] == ["Arrived last", "From later", "From early"]
+        skewed = {m.external_id: m for m in await server.messages("support")}
+        assert skewed["<early@skewed.test>"].sent_at == ahead.replace(microsecond=0)
+        assert skewed["<later@skewed.test>"].sent_at.year == ahead.year + 1

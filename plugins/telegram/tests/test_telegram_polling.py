@@ -4,6 +4,8 @@ and doubles none."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from nexus_telegram.channel import inbound_mode
 from nexus_telegram.polling import OFFSET_KEY
@@ -19,6 +21,7 @@ from telegram_fake import (
 )
 
 from nexus.config import load_settings
+from nexus.db import models
 from nexus.instances import prepare
 from nexus.testing import wait_for
 
@@ -142,7 +145,7 @@ async def test_the_environment_token_fills_a_configured_bot(nexus_server, bot_ap
         assert (await server.wait_for_message(channel="telegram")).text == "hello via env"
 
 
-async def test_an_update_aiogram_cannot_read_is_logged_and_skipped(
+async def test_an_update_aiogram_cannot_read_is_kept_and_skipped(
     nexus_server, bot_api: FakeBotAPI, caplog
 ):
     # A poll in an older Bot API's shape, which aiogram's types no longer accept.
@@ -163,6 +166,12 @@ async def test_an_update_aiogram_cannot_read_is_logged_and_skipped(
         await server.wait_for_message(channel=CHANNEL)
         assert [m.text for m in await server.messages(CHANNEL)] == ["after the poll"]
         assert channel_state(server) == ("running", None)
+        # Kept, with the reason, for a replay once aiogram reads it.
+        event = await wait_for(
+            lambda: models.InboundEvent.get_or_none(status="failed"), message="the kept update"
+        )
+        assert f"update {unreadable['update_id']} does not match" in event.error
+        assert json.loads(event.payload) == unreadable
     logged = [
         r.getMessage()
         for r in caplog.records

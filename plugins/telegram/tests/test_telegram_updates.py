@@ -4,6 +4,7 @@ is stored), then read back from Nexus."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 import pytest_asyncio
@@ -57,6 +58,94 @@ async def test_start_command_keeps_its_deep_link_payload(server, bot_api):
     assert stored.text == "/start order-8841"
     assert stored.metadata["telegram"]["command"] == "start"
     assert stored.metadata["telegram"]["start_payload"] == "order-8841"
+
+
+async def test_a_start_deep_link_payload_is_kept_on_the_contact(server, bot_api):
+    """``t.me/<bot>?start=spring-sale`` sends ``/start spring-sale``: agents see on the
+    contact where they came from; a later deep link replaces it, a plain /start keeps it."""
+    entities = [{"type": "bot_command", "offset": 0, "length": 6}]
+    await receive(
+        server, bot_api, "message", message(51, text="/start spring-sale", entities=entities)
+    )
+    (ticket,) = await server.tickets()
+    assert ticket.contact.attributes["telegram_start_payload"] == "spring-sale"
+    status, contact = await server.api(
+        "GET", f"/contacts/{ticket.contact.id}", await server.admin_token()
+    )
+    assert contact["attributes"]["telegram_start_payload"] == "spring-sale"
+
+    await receive(server, bot_api, "message", message(52, text="/start", entities=entities))
+    await receive(
+        server, bot_api, "message", message(53, text="/start order-8841", entities=entities)
+    )
+    (ticket,) = await server.tickets()
+    assert ticket.contact.attributes["telegram_start_payload"] == "order-8841"
+    help_entities = [{"type": "bot_command", "offset": 0, "length": 5}]
+    await receive(server, bot_api, "message", message(54, text="/help", entities=help_entities))
+    texts = {m.text: m.metadata["telegram"] for m in await server.messages(CHANNEL)}
+    assert texts["/help"]["command"] == "help" and "start_payload" not in texts["/help"]
+    (ticket,) = await server.tickets()
+    assert ticket.contact.attributes["telegram_start_payload"] == "order-8841"
+
+
+async def test_the_messages_date_is_shown_and_the_ticket_runs_on_arrival(server, bot_api):
+    """Telegram's ``date`` is when the user sent it; a message that reaches Nexus late (an
+    update redelivered after an outage) still counts as activity when it arrives."""
+    sent = datetime(2026, 1, 1, tzinfo=UTC)
+    before = datetime.now(UTC)
+    await receive(
+        server, bot_api, "message", message(55, text="Hello?", date=int(sent.timestamp()))
+    )
+    (ticket,) = await server.tickets()
+    status, page = await server.api(
+        "GET", f"/tickets/{ticket.id}/messages", await server.admin_token()
+    )
+    (shown,) = page["items"]
+    assert shown["sent_at"] == "2026-01-01T00:00:00+00:00"
+    assert datetime.fromisoformat(shown["received_at"]) >= before
+    assert ticket.last_message_at == datetime.fromisoformat(shown["received_at"])
+
+
+async def test_the_users_own_contact_card_fills_the_contacts_phone(server, bot_api):
+    """A ``request_contact`` button sends the user's own card (its ``user_id`` is theirs):
+    it becomes the contact's phone, for ``{{contact.phone}}``. Someone else's card does not."""
+    casey = user()
+    someone_else = {"phone_number": "+4915112345678", "first_name": "Max", "user_id": 777}
+    await receive(server, bot_api, "message", message(56, contact=someone_else))
+    (ticket,) = await server.tickets()
+    assert ticket.contact.attributes["phone"] is None
+
+    own = {
+        "phone_number": "5511987654321",
+        "first_name": casey["first_name"],
+        "last_name": casey["last_name"],
+        "user_id": casey["id"],
+    }
+    await receive(server, bot_api, "message", message(57, contact=own))
+    (ticket,) = await server.tickets()
+    assert ticket.contact.attributes["phone"] == "+5511987654321"
+    token = await server.admin_token()
+    status, canned = await server.api(
+        "POST", "/canned-responses", token, {"shortcut": "sms", "body": "SMS to {{contact.phone}}"}
+    )
+    status, rendered = await server.api(
+        "POST", f"/canned-responses/{canned['id']}/render", token, {"ticket_id": ticket.id}
+    )
+    assert rendered["body"] == "SMS to +5511987654321"
+
+
+async def test_nul_in_text_and_names_is_stored_without_it(server, bot_api):
+    """JSON's ``\u0000``, which PostgreSQL refuses in text and JSON columns."""
+    await receive(
+        server,
+        bot_api,
+        "message",
+        message(58, sender=user(555009, "Ro\u0000bin", None), text="Re\u0000fund please"),
+    )
+    (stored,) = await server.messages(CHANNEL)
+    assert stored.text == "Refund please"
+    (ticket,) = await server.tickets()
+    assert ticket.contact.name == "Robin"
 
 
 async def test_entities_are_read_in_utf16_code_units(server, bot_api):

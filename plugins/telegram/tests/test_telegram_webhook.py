@@ -4,6 +4,7 @@ a generated secret, accepts updates that carry it, and refuses the rest."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 
 import pytest
@@ -21,6 +22,7 @@ from telegram_fake import (
 )
 
 from nexus import WebhookRequest
+from nexus.testing import wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -125,3 +127,38 @@ async def test_webhook_mode_without_a_public_url_fails_with_a_reason(
         state, error = channel_state(server)
         assert state == "failed"
         assert "server.public_url" in error
+
+
+async def test_unreadable_bodies_with_the_secret_are_kept_and_answered_200(
+    nexus_server, bot_api: FakeBotAPI
+):
+    """A body that carries the secret comes from Telegram: whatever it holds (not UTF-8, a raw
+    NUL byte, nesting 100,000 deep, a number where a Message belongs) it is kept byte for byte
+    with the reason, and answered 200 so that Telegram does not send it again and again."""
+    async with nexus_server(settings(bot_api, webhook=True)) as server:
+        headers = {SECRET_HEADER: bot_api.webhook["secret_token"], "Content-Type": "application/json"}
+        good = json.dumps(bot_api.update("message", message(38, text="MARKER"))).encode()
+        bodies = {
+            b"not UTF-8": good.replace(b"MARKER", b"Ol\xe1 \xff"),
+            b"not JSON": good.replace(b"MARKER", b"a\x00b"),
+            b"nested too deeply": b'{"update_id": 1, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+            b"does not match the Bot API types": json.dumps({"update_id": 990001, "message": 5}).encode(),
+        }
+        for body in bodies.values():
+            response = await server.post_webhook(CHANNEL, body, headers=headers)
+            assert response.status == 200, response.body
+
+        token = await server.admin_token()
+
+        async def failed() -> list[dict]:
+            page = await server.api("GET", "/inbound-events", token, params={"status": "failed"})
+            return page.body["items"] if len(page.body["items"]) == len(bodies) else []
+
+        events = await wait_for(failed, message="the unreadable bodies to be kept as failed")
+        for event in events:
+            kept = (await server.api("GET", f"/inbound-events/{event['id']}", token)).body
+            raw = base64.b64decode(kept["payload"]) if kept["payload_encoding"] == "base64" else kept["payload"].encode()
+            reason = next(r for r, body in bodies.items() if body == raw)
+            assert reason.decode() in kept["error"], kept["error"]
+        assert await server.messages(CHANNEL) == []
+        assert channel_state(server) == ("running", None)

@@ -4,7 +4,11 @@ reaction an agent sees → the agent's reply reaching the Graph API with the rig
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import socketio
 from whatsapp_fakes import (
+    META_EXAMPLE_TIMESTAMP,
     FakeGraph,
     api_messages,
     contact,
@@ -12,13 +16,14 @@ from whatsapp_fakes import (
     delivery,
     inbound,
     message,
+    meta_example_text,
     reply,
     statuses,
     text_message,
     value,
 )
 
-from nexus.testing import RunningNexus
+from nexus.testing import RunningNexus, wait_for
 
 ANA = "5511987654321"
 
@@ -45,8 +50,10 @@ async def test_text_message_opens_a_ticket_for_the_contact(
     (stored,) = await api_messages(server, ticket.id)
     assert stored["text"] == "Meu pedido não chegou"
     assert stored["direction"] == "inbound" and stored["external_id"] == "wamid.t1"
-    # Meta's timestamp (a string of epoch seconds) dates the conversation.
-    assert ticket.last_message_at.isoformat().startswith("2026-01-01T00:00:00")
+    # Meta's timestamp (a string of epoch seconds) is when Ana sent it; the ticket runs on
+    # when Nexus received it.
+    assert stored["sent_at"] == "2026-01-01T00:00:00+00:00"
+    assert ticket.last_message_at.isoformat() == stored["received_at"]
 
     await reply(server, ticket.id, "Vamos verificar agora mesmo")
     await server.settle()
@@ -54,6 +61,63 @@ async def test_text_message_opens_a_ticket_for_the_contact(
     assert sent["to"] == ANA and sent["messaging_product"] == "whatsapp"
     assert sent["type"] == "text" and sent["text"]["body"] == "Vamos verificar agora mesmo"
     assert "context" not in sent
+
+
+async def test_the_users_timestamp_is_shown_beside_when_nexus_received_it(
+    server: RunningNexus,
+) -> None:
+    """Meta's documented text message: REST and Socket.IO show ``sent_at`` (the user's
+    ``timestamp``) and ``received_at``; the ticket's last activity is the latter."""
+    token = await server.admin_token()
+    client = socketio.AsyncClient(reconnection=False)
+    created: list[dict] = []
+    client.on("message.created", lambda data: created.append(data))
+    await client.connect(server.url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
+    try:
+        before = datetime.now(UTC)
+        await deliver(server, meta_example_text())
+        after = datetime.now(UTC)
+        (ticket,) = await server.tickets()
+        (stored,) = await api_messages(server, ticket.id)
+        sent = datetime.fromtimestamp(int(META_EXAMPLE_TIMESTAMP), UTC)
+        assert stored["sent_at"] == sent.isoformat() == "2025-06-08T20:59:43+00:00"
+        received = datetime.fromisoformat(stored["received_at"])
+        assert before <= received <= after
+        assert ticket.last_message_at == received
+        listed = await server.api("GET", "/tickets", token)
+        assert listed.body["items"][0]["last_message_at"] == stored["received_at"]
+
+        await wait_for(lambda: created, message="message.created")
+        (event,) = created
+        assert (event["sent_at"], event["received_at"]) == (stored["sent_at"], stored["received_at"])
+    finally:
+        await client.disconnect()
+
+
+async def test_the_wa_id_fills_the_contacts_phone_for_canned_responses(server: RunningNexus) -> None:
+    await deliver(server, meta_example_text())
+    (ticket,) = await server.tickets()
+    assert ticket.contact.attributes["phone"] == "+16505551234"
+    token = await server.admin_token()
+    canned = await server.api(
+        "POST",
+        "/canned-responses",
+        token,
+        {"shortcut": "callback", "body": "We will call {{contact.name}} at {{contact.phone}}."},
+    )
+    assert canned.status == 201, canned.body
+    rendered = await server.api(
+        "POST", f"/canned-responses/{canned.body['id']}/render", token, {"ticket_id": ticket.id}
+    )
+    assert rendered.body["body"] == "We will call Sheena Nelson at +16505551234."
+
+    # A number an agent typed is the contact's: a later message does not overwrite it.
+    contact_id = ticket.contact.id
+    patched = await server.api("PATCH", f"/contacts/{contact_id}", token, {"phone": "+1 650 555 0000"})
+    assert patched.status == 200, patched.body
+    await deliver(server, inbound("16505551234", "Sheena Nelson", text_message("16505551234", "wamid.2", "Hi")))
+    contact = await server.api("GET", f"/contacts/{contact_id}", token)
+    assert contact.body["attributes"]["phone"] == "+1 650 555 0000"
 
 
 async def test_media_is_downloaded_and_kept_with_its_filename(

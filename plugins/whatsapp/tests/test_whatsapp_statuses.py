@@ -102,6 +102,25 @@ async def test_a_failed_status_shows_meta_reason_to_agents(server: RunningNexus)
     assert "the message failed to be delivered" in view["error_text"]
 
 
+async def test_nul_in_meta_reason_is_stored_without_it(server: RunningNexus) -> None:
+    ticket_id, ours = await sent_reply(server)
+    title = "Message\u0000 undeliverable"
+    await deliver(
+        server,
+        statuses(
+            status(
+                ours["external_id"],
+                "failed",
+                ANA,
+                errors=[{"code": 131026, "title": title, "error_data": {"details": "No\u0000 account"}}],
+            )
+        ),
+    )
+    view = await reply_view(server, ticket_id, ours["id"])
+    assert view["status"] == "failed" and view["error_code"] == "131026"
+    assert "Message undeliverable" in view["error_text"] and "\x00" not in view["error_text"]
+
+
 async def test_a_re_engagement_failure_tells_the_agent_to_use_a_template(
     server: RunningNexus,
 ) -> None:

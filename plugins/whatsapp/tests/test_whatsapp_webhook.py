@@ -3,13 +3,17 @@ phone number, and payloads that fail to process."""
 
 from __future__ import annotations
 
+import base64
 import json
+
+import pytest
 
 from nexus_whatsapp.media import ATTEMPTS
 from whatsapp_fakes import (
     APP_SECRET,
     CHANNEL,
     VERIFY_TOKEN,
+    WABA_ID,
     FakeGraph,
     contact,
     deliver,
@@ -25,6 +29,7 @@ from whatsapp_fakes import (
     value,
 )
 
+from nexus.db import models
 from nexus.testing import RunningNexus
 
 SENDER = "5511987654321"
@@ -265,3 +270,85 @@ async def test_other_methods_are_refused(server: RunningNexus) -> None:
         CHANNEL, body, method="PUT", headers=signed(body, APP_SECRET)
     )
     assert response.status == 405
+
+
+# --- Hostile but signed payloads (kept, answered 200, never a 500) -------------------------
+
+
+async def test_nul_in_text_and_names_is_stored_without_it(server: RunningNexus) -> None:
+    """``\\u0000`` is valid JSON that PostgreSQL refuses in text and JSON columns."""
+    payload = inbound(
+        SENDER,
+        "Ana\u0000 Souza",
+        text_message(SENDER, "wamid.nul", "Olá\u0000 o pedido\u0000 chegou?"),
+        message(
+            SENDER,
+            "wamid.nul-loc",
+            "location",
+            {"latitude": 1.5, "longitude": 2.5, "name": "Loja\u0000 Centro", "address": "Rua\u0000 1"},
+        ),
+    )
+    body = encode(payload)
+    assert b"\\u0000" in body
+    assert await post(server, body) == 200
+    await settled()
+    assert await inbound_events(server, "failed") == []
+    text, location = await server.messages()
+    assert text.text == "Olá o pedido chegou?"
+    assert location.text.startswith("Location: Loja Centro, Rua 1")
+    assert location.metadata["whatsapp"]["location"]["name"] == "Loja Centro"
+    (ticket,) = await server.tickets()
+    assert ticket.contact.name == "Ana Souza"
+
+    # A payload that an earlier version stored but could never process replays now.
+    runtime = server.nexus.channels.get(CHANNEL)
+    earlier = await models.InboundEvent.create(
+        channel_id=runtime.row_id,
+        payload=encode(inbound(SENDER, "Ana", text_message(SENDER, "wamid.old", "antes\u0000 agora"))).decode(),
+        status="failed",
+        error="CharacterNotInRepertoireError: invalid byte sequence for encoding \"UTF8\": 0x00",
+        attempts=3,
+    )
+    replayed = await server.api("POST", f"/inbound-events/{earlier.id}/replay", await server.admin_token())
+    assert replayed.body["status"] == "processed", replayed.body
+    assert (await server.messages(external_id="wamid.old"))[0].text == "antes agora"
+
+
+def with_text(raw: bytes) -> bytes:
+    """A text message delivery whose text is the raw bytes ``raw``."""
+    body = encode(inbound(SENDER, "Ana", text_message(SENDER, "wamid.raw", "MARKER")))
+    return body.replace(b"MARKER", raw)
+
+
+UNREADABLE = {
+    "not UTF-8": (with_text(b"Ol\xe1 \xff\xfe"), "base64", "not UTF-8"),
+    "a raw NUL byte": (with_text(b"a\x00b"), "base64", "not JSON"),
+    '"changes": 5': (
+        encode({"object": "whatsapp_business_account", "entry": [{"id": WABA_ID, "changes": 5}]}),
+        "utf-8",
+        "'changes' list",
+    ),
+    "nested 100,000 deep": (
+        b'{"object":"whatsapp_business_account","entry":[' + b"[" * 100_000 + b"]" * 100_000 + b"]}",
+        "utf-8",
+        "nested too deeply",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(UNREADABLE))
+async def test_a_signed_body_that_cannot_be_read_is_kept_byte_for_byte(
+    server: RunningNexus, case: str
+) -> None:
+    """Answered 200 (so Meta stops retrying) and kept exactly, failed with the reason."""
+    body, encoding, reason = UNREADABLE[case]
+    assert await post(server, body) == 200
+    await settled()
+    (failed,) = await inbound_events(server, "failed")
+    kept = await server.api("GET", f"/inbound-events/{failed['id']}", await server.admin_token())
+    assert kept.status == 200, kept.body
+    assert kept.body["payload_encoding"] == encoding
+    stored = kept.body["payload"]
+    assert (base64.b64decode(stored) if encoding == "base64" else stored.encode()) == body
+    assert reason in kept.body["error"]
+    assert await server.messages() == []

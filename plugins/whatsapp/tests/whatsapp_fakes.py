@@ -330,6 +330,44 @@ def statuses(*items: Mapping[str, Any]) -> dict[str, Any]:
     return delivery(value(statuses=items))
 
 
+#: The text message of Meta's ``messages`` webhook reference ("Incoming messages"), as
+#: documented: its ``timestamp`` is 2025-06-08T20:59:43Z, when the user sent it.
+META_EXAMPLE_TIMESTAMP = "1749416383"
+
+
+def meta_example_text() -> dict[str, Any]:
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": WABA_ID,
+                "changes": [
+                    {
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": DISPLAY_NUMBER,
+                                "phone_number_id": PHONE_NUMBER_ID,
+                            },
+                            "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": "16505551234"}],
+                            "messages": [
+                                {
+                                    "from": "16505551234",
+                                    "id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
+                                    "timestamp": META_EXAMPLE_TIMESTAMP,
+                                    "type": "text",
+                                    "text": {"body": "Does it come in another color?"},
+                                }
+                            ],
+                        },
+                        "field": "messages",
+                    }
+                ],
+            }
+        ],
+    }
+
+
 # --- Driving a running Nexus ------------------------------------------------------------
 
 CHANNEL = "support"

@@ -22,10 +22,18 @@ from nexus_email.compose import compose
 from nexus_email.config import EmailConfig
 from nexus_email.imap import ImapReceiver
 from nexus_email.listener import SmtpListener
-from nexus_email.loops import delivery_reports
-from nexus_email.parse import Sender, author_of, external_id_of, parse_bytes, sender_of, to_inbound
+from nexus_email.loops import auto_submitted_reason, delivery_reports
+from nexus_email.parse import (
+    Sender,
+    author_of,
+    external_id_of,
+    header_text,
+    parse_leniently,
+    sender_of,
+    to_inbound,
+)
 from nexus_email.smtp_out import SmtpSender
-from nexus_email.thread import make_message_id
+from nexus_email.thread import make_message_id, message_ids, ticket_token
 
 __all__ = ["EmailChannel"]
 
@@ -91,7 +99,7 @@ class EmailChannel(Channel):
     async def ingest(self, raw: bytes, *, envelope_sender: str | None = None) -> str:
         """Store one raw message (or apply the bounce it is). Returns once committed, with a
         short description of the outcome; raises when it could not be stored."""
-        message = parse_bytes(raw)
+        message, readable = parse_leniently(raw)
         author = author_of(message)
         if author is not None and author.address.lower() in self.config.own_addresses:
             self.logger.info("ignoring %s: it comes from this mailbox's own address %s",
@@ -108,8 +116,15 @@ class EmailChannel(Channel):
                 self.logger.info("bounce for %s: %s %s%s", update.external_id, update.status, update.error_code or "",
                                  "" if known else " (not a message of ours yet)")
             return f"delivery report ({len(reports)} update(s))"
-        inbound = self._convert(message, raw, envelope_sender)
+        if readable:
+            inbound = self._convert(message, raw, envelope_sender)
+        else:
+            self.logger.error("the structure of %s is unreadable; storing it raw", external_id_of(message, raw))
+            inbound = self._raw_fallback(message, raw, envelope_sender)
         receipt = await self.host.receive(inbound)
+        if receipt.ignored:
+            self.logger.info("kept %s aside: %s", inbound.external_id, receipt.ignored)
+            return f"kept aside: {receipt.ignored}"
         if receipt.duplicate:
             return f"duplicate of message {receipt.message_id}"
         return f"stored as message {receipt.message_id} in ticket {receipt.ticket_id}"
@@ -127,11 +142,17 @@ class EmailChannel(Channel):
 
     def _raw_fallback(self, message: EmailMessage, raw: bytes, envelope_sender: str | None) -> InboundMessage:
         sender = sender_of(message, envelope_sender) or Sender("unknown-sender@invalid", "Unknown sender")
+        subject = header_text(message, "Subject") or None
+        auto = auto_submitted_reason(message, envelope_sender)
+        meta: dict[str, Any] = {"defects": ["unparseable message"]}
+        if auto:
+            meta["auto_submitted"] = auto
         return InboundMessage(
             external_id=external_id_of(message, raw), sender=sender.identity(),
-            text="This email could not be read; the original is attached.",
+            text="This email could not be read; the original is attached.", subject=subject,
             attachments=[InboundAttachment("message.eml", "message/rfc822", raw)],
-            metadata={"email": {"defects": ["unparseable message"]}},
+            thread_keys=message_ids(header_text(message, "References")) + message_ids(header_text(message, "In-Reply-To")),
+            ticket_hint=ticket_token(subject), auto_submitted=auto is not None, metadata={"email": meta},
         )
 
     # --- Outbound ------------------------------------------------------------------------

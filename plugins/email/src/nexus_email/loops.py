@@ -1,10 +1,12 @@
 """Mail loops: recognise automatic mail, and turn bounces into delivery failures.
 
-Automatic mail (auto-replies, bulk, list traffic, anything from the null sender) is stored
-with ``auto_submitted=True``, which the host never answers automatically (RFC 3834). A
-delivery status notification (RFC 3464: ``multipart/report; report-type=delivery-status``)
-is no customer's message at all: it reports on mail we sent, and becomes a status update of
-that message.
+Automatic mail (out-of-office and other auto-replies, bulk mail, reports, anything from the
+null sender) is handed to the host with ``auto_submitted=True``: it never opens or reopens a
+ticket, never moves one, and is never answered automatically (RFC 3834). Mailing-list mail
+is not automatic: a person wrote it, and a support address behind a Google Group or a list
+manager gets ``List-Id`` on every customer's mail. A delivery status notification (RFC 3464:
+``multipart/report; report-type=delivery-status``) is no customer's message at all: it
+reports on mail we sent, and becomes a status update of that message.
 """
 
 from __future__ import annotations
@@ -18,12 +20,35 @@ from nexus import DeliveryStatus, StatusUpdate
 
 from nexus_email.thread import normalize_message_id
 
-__all__ = ["auto_submitted_reason", "delivery_reports", "is_report"]
+__all__ = ["AUTOMATIC_SUBJECTS", "auto_submitted_reason", "delivery_reports", "is_report"]
 
 #: Headers whose mere presence marks mail as automatic.
-_PRESENCE = ("X-Auto-Response-Suppress", "List-Id", "List-Unsubscribe", "X-Autoreply", "X-Autorespond",
-             "X-Auto-Reply", "X-Autoreply-From", "X-Mail-Autoreply")
-_BULK_PRECEDENCE = {"bulk", "list", "junk", "auto_reply"}
+_PRESENCE = ("X-Auto-Response-Suppress", "X-Autoreply", "X-Autorespond", "X-Auto-Reply", "X-Autoreply-From",
+             "X-Mail-Autoreply")
+#: ``Precedence`` values of automatic mail (``list`` is a person writing through a list).
+_BULK_PRECEDENCE = {"bulk", "junk", "auto_reply"}
+#: Subject prefixes of out-of-office and other automatic replies, as Outlook, Exchange,
+#: Gmail, Apple Mail, Thunderbird and webmail autoresponders write them in English,
+#: Portuguese, Spanish, French and German. Only whole phrases followed by a colon, so that a
+#: customer's "Auto: ..." (a car, in German) or "Ausência de resposta" is not taken for one.
+AUTOMATIC_SUBJECTS = (
+    # English
+    r"automatic reply", r"auto[- ]?reply", r"auto[- ]?response", r"automatic response",
+    r"out of (?:the )?office(?: (?:reply|auto[- ]?reply|notice))?",
+    # Portuguese
+    r"resposta autom[aá]tica", r"fora do escrit[oó]rio", r"aus[eê]ncia tempor[aá]ria",
+    r"mensagem de aus[eê]ncia",
+    # Spanish
+    r"respuesta autom[aá]tica", r"fuera de la oficina", r"respuesta de fuera de la oficina",
+    r"mensaje de ausencia",
+    # French
+    r"r[ée]ponse automatique", r"absence du bureau", r"absent(?:\(e\)|e)? du bureau",
+    r"message d'absence",
+    # German
+    r"automatische antwort", r"abwesenheitsnotiz", r"automatische abwesenheitsnotiz",
+    r"abwesenheitsnachricht", r"automatische antwort bei abwesenheit",
+)
+_AUTOMATIC_SUBJECT = re.compile(r"^\s*(?:" + "|".join(AUTOMATIC_SUBJECTS) + r")\s*[:：]", re.IGNORECASE)
 _NULL_SENDERS = {"", "<>", "mailer-daemon", "postmaster"}
 
 #: RFC 3463 enhanced status codes, for reports without a diagnostic text.
@@ -60,6 +85,10 @@ def auto_submitted_reason(message: Message, envelope_sender: str | None = None) 
     auto = _header(message, "Auto-Submitted").split(";")[0].strip().lower()
     if auto and auto != "no":
         return f"Auto-Submitted: {auto}"
+    subject = re.sub(r"\s+", " ", _header(message, "Subject"))
+    if not auto and _AUTOMATIC_SUBJECT.match(subject):
+        # (An explicit "Auto-Submitted: no" is the sender's word that a person wrote it.)
+        return f"subject {subject[:80]!r}"
     for name in _PRESENCE:
         if name in message:
             return f"{name} header"

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from email import errors as email_errors
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
-from email.parser import BytesParser
+from email.parser import BytesHeaderParser, BytesParser
 from email.policy import default as default_policy
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
@@ -35,9 +35,10 @@ from nexus_email.loops import auto_submitted_reason
 from nexus_email.quotes import split_quoted
 from nexus_email.thread import message_ids, normalize_message_id, ticket_token
 
-__all__ = ["Sender", "author_of", "external_id_of", "header_text", "parse_bytes", "sender_of", "to_inbound"]
+__all__ = ["Sender", "author_of", "external_id_of", "header_text", "parse_bytes", "parse_leniently", "sender_of",
+           "to_inbound"]
 
-#: Dates further ahead than this are a sender's broken clock, not a time to trust.
+#: Dates further ahead than this are a sender's broken clock (noted among the defects).
 MAX_CLOCK_SKEW = timedelta(hours=12)
 MISSING_ID_DOMAIN = "message-id.invalid"
 _SIGNATURE_TYPES = {"application/pgp-signature", "application/pkcs7-signature", "application/x-pkcs7-signature"}
@@ -45,10 +46,21 @@ _SIGNATURE_TYPES = {"application/pgp-signature", "application/pkcs7-signature", 
 
 def parse_bytes(raw: bytes) -> EmailMessage:
     """Parse raw mail with the modern policy. The parser itself does not raise on bad mail;
-    it records defects."""
+    it records defects (but see :func:`parse_leniently`)."""
     message = BytesParser(policy=default_policy).parsebytes(raw)
     assert isinstance(message, EmailMessage)
     return message
+
+
+def parse_leniently(raw: bytes) -> tuple[EmailMessage, bool]:
+    """The parsed mail, and True; or, for mail the parser itself chokes on (MIME parts nested
+    thousands deep exhaust its recursion), its headers alone and False."""
+    try:
+        return parse_bytes(raw), True
+    except Exception:  # noqa: BLE001 - RecursionError and whatever else a hostile structure causes
+        message = BytesHeaderParser(policy=default_policy).parsebytes(raw)
+        assert isinstance(message, EmailMessage)
+        return message, False
 
 
 # --- Headers ---------------------------------------------------------------------------
@@ -93,7 +105,10 @@ class Sender:
     def identity(self) -> Identity:
         local, _, domain = self.address.rpartition("@")
         address = f"{local}@{domain.lower()}" if local else self.address
-        return Identity(address=address, key=address.lower(), display_name=self.name or None)
+        return Identity(address=address, key=address.lower(), display_name=self.name or None, email=address)
+
+    def json(self) -> dict[str, str | None]:
+        return {"address": self.address, "name": self.name}
 
 
 def _addresses(message: Message, name: str) -> list[Sender]:
@@ -152,8 +167,8 @@ def _date(message: Message, defects: list[str]) -> datetime | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     if when > datetime.now(UTC) + MAX_CLOCK_SKEW:
-        defects.append(f"Date header {raw!r} is in the future; ignored")
-        return None
+        # Kept: it is what the sender's clock said. Nexus sorts by when it received the mail.
+        defects.append(f"Date header {raw!r} is in the future: the sender's clock is wrong")
     return when
 
 
@@ -315,9 +330,42 @@ def _file(part: Message, defects: list[str], index: int) -> _File | None:
     return _File(name, ctype, data, _content_id(part))
 
 
+_BOUNDARY_LINE = re.compile(rb"^--([0-9A-Za-z'()+_,./:=?-]{1,70})[ \t]*\r?$", re.MULTILINE)
+
+
+def _recover_multipart(part: Message, defects: list[str], counter: list[int]) -> _Body:
+    """A multipart part the parser could not split (its boundary missing, or not the one its
+    parts use): split it at the delimiter lines it really has, or else keep its body as text.
+    Its text must never end up as an opaque attachment."""
+    ctype = part.get_content_type()
+    raw = part.get_payload(decode=False)
+    data = raw.encode("utf-8", errors="surrogateescape") if isinstance(raw, str) else b""
+    declared = part.get_param("boundary")
+    found = _BOUNDARY_LINE.search(data)
+    if found:
+        token = found.group(1).decode("ascii")
+        boundary = token[:-2] if token.endswith("--") and len(token) > 2 else token  # "--b--" closes
+        rebuilt = parse_bytes(f'Content-Type: {ctype}; boundary="{boundary}"\r\n\r\n'.encode() + data)
+        if rebuilt.is_multipart() and rebuilt.get_payload():
+            defects.append(f"{ctype}: boundary {declared!r} not found; split at the parts' own {boundary!r}")
+            return _walk(rebuilt, defects, counter)
+    charset = part.get_param("charset")
+    text, _ = decode_bytes(data, charset if isinstance(charset, str) else None)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    defects.append(f"{ctype} without readable parts; its body kept as text")
+    body = _Body()
+    if re.search(r"<(?:html|body|div|p|br)\b", text, re.IGNORECASE):
+        body.htmls.append(text)
+    elif text.strip():
+        body.texts.append(text)
+    return body
+
+
 def _walk(part: Message, defects: list[str], counter: list[int]) -> _Body:
     body = _Body()
     ctype = part.get_content_type()
+    if part.get_content_maintype() == "multipart" and not part.is_multipart():
+        return _recover_multipart(part, defects, counter)
     if part.is_multipart():
         children = [c for c in part.get_payload() if isinstance(c, Message)] if isinstance(part.get_payload(), list) else []
         subtype = part.get_content_subtype()
@@ -427,8 +475,8 @@ def to_inbound(message: EmailMessage, raw: bytes, *, envelope_sender: str | None
     meta: dict[str, Any] = {
         "message_id": normalize_message_id(header_text(message, "Message-ID")),
         "from": header_text(message, "From") or None,
-        "to": [s.address for s in _addresses(message, "To")],
-        "cc": [s.address for s in _addresses(message, "Cc")],
+        "to": [s.json() for s in _addresses(message, "To")],
+        "cc": [s.json() for s in _addresses(message, "Cc")],
         "date": header_text(message, "Date") or None,
         "in_reply_to": in_reply_to[0] if in_reply_to else None,
         "references": references,

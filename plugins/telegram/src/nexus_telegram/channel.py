@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -27,7 +26,7 @@ from nexus_telegram.convert import Converter
 from nexus_telegram.media import MediaFetcher
 from nexus_telegram.polling import Poller
 from nexus_telegram.send import Sender
-from nexus_telegram.updates import UpdateRouter
+from nexus_telegram.updates import UnreadableUpdate, UpdateRouter, read_update
 from nexus_telegram.webhook import SECRET_HEADER, SECRET_KEY, has_secret, new_secret
 
 Inbound = Literal["polling", "webhook"]
@@ -132,16 +131,22 @@ class TelegramChannel(Channel):
         if not has_secret(request, self._secret):
             return WebhookResponse.error(401, "bad_secret", f"missing or wrong {SECRET_HEADER}")
         try:
-            update = json.loads(request.body)
-            if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-                raise ValueError("no update_id")
-        except ValueError as exc:
-            return WebhookResponse.error(
-                400, "bad_update", f"expected a Telegram Update as JSON: {exc}"
-            )
+            update = read_update(request.body)
+        except UnreadableUpdate as exc:
+            # It carries the secret, so it comes from Telegram: keep it, byte for byte, with
+            # the reason, and answer 200 so Telegram does not send it again and again.
+            event_id = await self.host.store_raw(request.body, request.headers)
+            self.logger.error("webhook body kept as inbound event %s: %s", event_id, exc)
+            return WebhookResponse.ok()
         # Answer only once the update is stored: an error answers 500, and Telegram sends again.
-        await self.router.feed_raw(update)
+        await self.router.feed_raw(update, request.body)
         return WebhookResponse.ok()
+
+    async def process_raw(self, payload: bytes, headers: Mapping[str, str]) -> None:
+        """An update kept because it could not be read when it came (see
+        :meth:`UpdateRouter.feed_raw`): read it again, and raise with the reason if it still
+        cannot be."""
+        await self.router.feed(self.router.parse(read_update(payload)))
 
     async def send(self, message: OutboundMessage) -> SendResult:
         return await self.sender.send(message)

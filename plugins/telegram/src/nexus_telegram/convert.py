@@ -61,6 +61,10 @@ PLACEHOLDER_CONTENT = frozenset(
 )
 
 
+#: The contact attribute that keeps the payload of the contact's latest ``/start`` deep link.
+START_ATTRIBUTE = "telegram_start_payload"
+
+
 # --- Who --------------------------------------------------------------------------------
 
 
@@ -81,12 +85,15 @@ def user_profile(user: User | None) -> dict[str, Any]:
     )
 
 
-def contact_identity(chat: Chat, user: User | None) -> Identity:
+def contact_identity(chat: Chat, user: User | None, phone: str | None = None) -> Identity:
     """The contact a message in ``chat`` belongs to: the person in a private chat, the group
-    itself in a group (where replies go to the group, never to one member)."""
+    itself in a group (where replies go to the group, never to one member). ``phone`` is the
+    person's own number, when they shared their contact card."""
     if is_private(chat):
         name = user.full_name if user is not None else chat.full_name
-        return Identity(address=str(chat.id), display_name=name, profile=user_profile(user))
+        return Identity(
+            address=str(chat.id), display_name=name, profile=user_profile(user), phone=phone
+        )
     return Identity(
         address=str(chat.id),
         key=f"group:{chat.id}",
@@ -133,6 +140,24 @@ def links_of(text: str | None, entities: Sequence[MessageEntity] | None) -> list
         for entity in entities
         if entity.type == MessageEntityType.TEXT_LINK and entity.url
     ]
+
+
+def own_phone(message: Message) -> str | None:
+    """The sender's own phone number, when the message is their own contact card (what a
+    ``request_contact`` keyboard button sends): a card of someone else is not theirs."""
+    contact, sender = message.contact, message.from_user
+    if contact is None or sender is None or contact.user_id != sender.id:
+        return None
+    return normalise_phone(contact.phone_number)
+
+
+def start_attributes(message: Message) -> dict[str, Any]:
+    """What a ``/start <payload>`` deep link (``t.me/<bot>?start=<payload>``) tells about the
+    contact: where they came from, kept on the contact as ``telegram_start_payload``."""
+    command = command_of(message.text, message.entities)
+    if command is None or command[0] != "start" or not command[1] or not is_private(message.chat):
+        return {}
+    return {START_ATTRIBUTE: command[1]}
 
 
 def coordinates(location: Location) -> str:
@@ -298,12 +323,13 @@ class Converter:
         reply = message.reply_to_message
         return InboundMessage(
             external_id=ids.message_id(chat.id, message.message_id),
-            sender=contact_identity(chat, message.from_user),
+            sender=contact_identity(chat, message.from_user, own_phone(message)),
             text=text_of(message),
             attachments=attachments,
             reply_to=ids.message_id(chat.id, reply.message_id) if reply is not None else None,
-            sent_at=message.date,
+            sent_at=message.date,  # Telegram's ``date``: when the user sent it
             metadata={"telegram": details(message, update_id)},
+            contact_attributes=start_attributes(message),
         )
 
     @staticmethod

@@ -32,6 +32,22 @@ from nexus import ChannelHost, Receipt
 from nexus_telegram.convert import Converter, has_content, is_private
 
 
+class UnreadableUpdate(ValueError):
+    """A body or update that is no Telegram Update this plugin can read; the text says why."""
+
+
+def read_update(body: bytes) -> Any:
+    """The JSON of an update's body, or :class:`UnreadableUpdate` saying why it has none."""
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError as exc:
+        raise UnreadableUpdate(f"the body is not UTF-8 text: {exc}") from exc
+    except ValueError as exc:
+        raise UnreadableUpdate(f"the body is not JSON: {exc}") from exc
+    except RecursionError:
+        raise UnreadableUpdate("the body is nested too deeply to read") from None
+
+
 def in_private_chat(event: TelegramObject, event_chat: Chat | None = None) -> bool:
     """The filter that keeps group and channel chats out unless ``allow_groups`` is set.
     ``event_chat`` is what aiogram resolved the update's chat to; a button under an inline-mode
@@ -73,27 +89,38 @@ class UpdateRouter:
         """The update types to ask Telegram for (``message_reaction`` is sent only on request)."""
         return self.dispatcher.resolve_used_update_types()
 
-    async def feed_raw(self, data: Mapping[str, Any]) -> None:
-        """Parse one update as Telegram sent it, then :meth:`feed` it.
-
-        An update that aiogram's types cannot read (the Bot API changed under an older aiogram)
-        is logged with its full JSON and skipped: held back, it would hold back every later
-        update of the bot too.
-        """
+    def parse(self, data: Any) -> Update:
+        """An update as Telegram sent it, in aiogram's types; :class:`UnreadableUpdate` when
+        it does not fit them (the Bot API changed under an older aiogram, or a malformed
+        body such as ``"message": 5``)."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("update_id"), int):
+            raise UnreadableUpdate("expected a Telegram Update: a JSON object with an integer update_id")
         try:
-            update = Update.model_validate(data, context={"bot": self.bot})
+            return Update.model_validate(data, context={"bot": self.bot})
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5]
             )
-            self.host.logger.error(
-                "update %s does not match the Bot API types of aiogram %s (%s); skipped. "
-                "The update: %s",
-                data.get("update_id"),
-                aiogram.__version__,
-                problems,
-                json.dumps(data, ensure_ascii=False),
-            )
+            raise UnreadableUpdate(
+                f"update {data.get('update_id')} does not match the Bot API types of aiogram "
+                f"{aiogram.__version__} ({problems})"
+            ) from None
+
+    async def feed_raw(self, data: Mapping[str, Any], raw: bytes | None = None) -> None:
+        """Parse one update as Telegram sent it, then :meth:`feed` it.
+
+        An update that aiogram's types cannot read is kept as an inbound event (``raw``, the
+        bytes received, or its JSON) whose processing fails with the reason, listed under
+        ``/api/v1/inbound-events`` for replay once aiogram is upgraded, and the bot goes on:
+        held back, it would hold back every later update of the bot too.
+        """
+        try:
+            update = self.parse(data)
+        except UnreadableUpdate as exc:
+            body = raw if raw is not None else json.dumps(data, ensure_ascii=False).encode()
+            event_id = await self.host.store_raw(body, {"content-type": "application/json"})
+            self.host.logger.error("%s; kept as inbound event %s. The update: %s", exc, event_id,
+                                   body.decode("utf-8", "replace"))
             return
         await self.feed(update)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -24,10 +23,10 @@ from nexus import (
 from nexus_whatsapp.config import WhatsAppConfig
 from nexus_whatsapp.errors import GraphAPIError, Outcome, to_channel_error
 from nexus_whatsapp.graph import GraphClient
-from nexus_whatsapp.inbound import Incoming, PayloadError, parse_payload
+from nexus_whatsapp.inbound import Incoming, parse_payload, read_json
 from nexus_whatsapp.media import fetch_attachment
 from nexus_whatsapp.outbound import Part, build_parts, recipient_fields
-from nexus_whatsapp.routing import Directory, encode, split_by_number
+from nexus_whatsapp.routing import Directory, encode, readable_parts
 from nexus_whatsapp.signature import SIGNATURE_HEADER, signature_valid, subscription_challenge
 
 
@@ -130,13 +129,11 @@ class WhatsAppChannel(Channel):
     async def _store(self, request: WebhookRequest) -> None:
         """Store the delivery for processing after the 200: this number's changes here, other
         numbers' changes with the instance that serves them."""
-        try:
-            parts = split_by_number(json.loads(request.body))
-        except ValueError:
-            parts = {}
+        parts = readable_parts(request.body)
         own = self.config.phone_number_id
         if not parts or any(number in (own, None) for number in parts):
-            # Unreadable payloads are stored too: processing fails and keeps them for operators.
+            # Unreadable payloads are stored too, byte for byte: processing fails and keeps
+            # them, with the reason, for operators.
             await self.host.store_raw(request.body, request.headers)
         for number, part in parts.items():
             if number in (own, None):
@@ -152,11 +149,7 @@ class WhatsAppChannel(Channel):
             await sibling.host.store_raw(encode(part), request.headers)
 
     async def process_raw(self, payload: bytes, headers: Mapping[str, str]) -> None:
-        try:
-            data = json.loads(payload)
-        except ValueError as exc:
-            raise PayloadError(f"the payload is not JSON: {exc}") from exc
-        batch = parse_payload(data, self.config.phone_number_id)
+        batch = parse_payload(read_json(payload), self.config.phone_number_id)
         for problem in batch.errors:
             self.logger.warning(
                 "Meta reported a problem with phone number id %s: %s",

@@ -38,13 +38,19 @@ def canonical_wa_id(wa_id: str) -> str:
 
 def sender_identity(address: str, contact: Mapping[str, Any] | None = None) -> Identity:
     """The identity of a WhatsApp user who wrote from ``address`` (their ``wa_id`` as received),
-    with the name and ids of their entry in the webhook's ``contacts`` block."""
+    with the name and ids of their entry in the webhook's ``contacts`` block. A ``wa_id`` is
+    the user's phone number: it becomes the identity's ``phone`` (``+`` and the canonical
+    digits), which fills the contact's phone. A business-scoped user id carries no phone."""
     key = canonical_wa_id(address)
     contact = contact or {}
-    profile_block = contact.get("profile") or {}
+    profile_block = contact.get("profile")
+    if not isinstance(profile_block, Mapping):
+        profile_block = {}
     profile: dict[str, Any] = {}
+    phone = None
     if is_phone_number(address):
-        profile["phone"] = "+" + key
+        phone = "+" + key
+        profile["phone"] = phone
         profile["wa_id"] = address
     for field in ("user_id", "parent_user_id"):
         if contact.get(field):
@@ -52,4 +58,10 @@ def sender_identity(address: str, contact: Mapping[str, Any] | None = None) -> I
     if profile_block.get("username"):
         profile["username"] = profile_block["username"]
     name = profile_block.get("name")
-    return Identity(address=address, key=key, display_name=name or None, profile=profile)
+    return Identity(
+        address=address,
+        key=key,
+        display_name=str(name) if name else None,
+        profile=profile,
+        phone=phone,
+    )

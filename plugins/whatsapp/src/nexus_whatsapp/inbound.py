@@ -8,6 +8,7 @@ no I/O: media stays a :class:`MediaRef` for the channel to download.
 
 from __future__ import annotations
 
+import json
 import mimetypes
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,18 @@ EXTENSIONS: Mapping[str, str] = {
 
 class PayloadError(ValueError):
     """The payload is not a WhatsApp webhook we can read."""
+
+
+def read_json(payload: bytes) -> Any:
+    """The JSON of a stored payload, or a :class:`PayloadError` saying why it cannot be read."""
+    try:
+        return json.loads(payload)
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"the payload is not UTF-8 text: {exc}") from exc
+    except ValueError as exc:
+        raise PayloadError(f"the payload is not JSON: {exc}") from exc
+    except RecursionError:
+        raise PayloadError("the payload is nested too deeply to read") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +159,10 @@ def parse_message(
     details: dict[str, Any] = {"type": kind}
     media: MediaRef | None = None
     if kind == "text":
-        text = body.get("body")
+        text = _string(body.get("body"))
     elif kind in MEDIA_TYPES:
         media = _media(kind, body, str(external_id))
-        text = body.get("caption") or None
+        text = _string(body.get("caption")) or None
         if kind == "audio" and body.get("voice"):
             details["voice"] = True
         if kind == "sticker" and body.get("animated"):
@@ -165,7 +178,7 @@ def parse_message(
         text, reply = _interactive(body)
         details["interactive"] = reply
     elif kind == "button":
-        text = body.get("text") or body.get("payload")
+        text = _string(body.get("text") or body.get("payload"))
         details["button"] = {"payload": body.get("payload"), "text": body.get("text")}
     elif kind == "system":
         text = body.get("body") or f"[WhatsApp system message: {body.get('type', 'unknown')}]"
@@ -321,6 +334,11 @@ def _error_text(error: Mapping[str, Any]) -> str:
         error.get("title") or error.get("message"),
         data.get("details"),
     )
+
+
+def _string(value: Any) -> str | None:
+    """A text field as text, whatever JSON type a malformed payload gave it."""
+    return value if isinstance(value, str) or value is None else json.dumps(value)
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

@@ -82,13 +82,25 @@ def split_by_number(payload: Any) -> dict[str | None, dict[str, Any]]:
     return parts
 
 
+def readable_parts(body: bytes) -> dict[str | None, dict[str, Any]]:
+    """:func:`split_by_number` of a raw body, or ``{}`` when the body cannot be read at all
+    (not UTF-8, not JSON, nested too deeply): such a body is stored whole and fails there."""
+    try:
+        return split_by_number(json.loads(body))
+    except (ValueError, RecursionError):
+        return {}
+
+
 def encode(payload: Mapping[str, Any]) -> bytes:
     """Compact JSON with ``\\uXXXX`` escapes, as Meta sends it."""
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def _changes(entry: Mapping[str, Any]) -> Iterator[tuple[str | None, Any]]:
-    for change in entry.get("changes") or []:
+    changes = entry.get("changes")
+    # A malformed entry ("changes": 5) names no number: it stays with this instance, whose
+    # processing reports what is wrong with it.
+    for change in changes if isinstance(changes, list) else [changes]:
         value = change.get("value") if isinstance(change, Mapping) else None
         metadata = value.get("metadata") if isinstance(value, Mapping) else None
         number = metadata.get("phone_number_id") if isinstance(metadata, Mapping) else None
