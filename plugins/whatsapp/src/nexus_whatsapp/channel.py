@@ -26,7 +26,7 @@ from nexus_whatsapp.errors import GraphAPIError, Outcome, to_channel_error
 from nexus_whatsapp.graph import GraphClient
 from nexus_whatsapp.inbound import Incoming, PayloadError, parse_payload
 from nexus_whatsapp.media import fetch_attachment
-from nexus_whatsapp.outbound import Part, build_parts, recipient_fields
+from nexus_whatsapp.outbound import CAPABILITIES, Part, build_parts, recipient_fields
 from nexus_whatsapp.routing import Directory, encode, split_by_number
 from nexus_whatsapp.signature import SIGNATURE_HEADER, signature_valid, subscription_challenge
 
@@ -47,6 +47,7 @@ class WhatsAppChannel(Channel):
     # keeps an agent's quick replies flowing; a 131056 is retried.
     rate_limit = RateLimit(per_second=80, per_recipient_per_second=1.0)
     send_timeout = 180.0
+    capabilities = CAPABILITIES
     config: WhatsAppConfig
 
     #: The running instances of this process, for routing deliveries by phone number.
