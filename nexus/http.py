@@ -43,6 +43,7 @@ __all__ = [
     "NETWORK_ERRORS",
     "HttpAnswer",
     "HttpClient",
+    "describe_exception",
     "error_for_status",
     "hmac_signature",
     "network_error",

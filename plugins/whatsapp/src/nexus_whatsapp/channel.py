@@ -8,19 +8,17 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import aiohttp
-
 from nexus import (
     Channel,
     ChannelHost,
     InboundMessage,
     OutboundMessage,
     RateLimit,
-    RetryableError,
     SendResult,
     WebhookRequest,
     WebhookResponse,
 )
+from nexus.http import NETWORK_ERRORS, describe_exception, network_error
 from nexus_whatsapp.config import WhatsAppConfig
 from nexus_whatsapp.errors import GraphAPIError, Outcome, to_channel_error
 from nexus_whatsapp.graph import GraphClient
@@ -82,8 +80,10 @@ class WhatsAppChannel(Channel):
             self._report(
                 f"could not check phone number id {self.config.phone_number_id} with Meta: {exc}"
             )
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            self._report(f"could not reach the Graph API at {self.graph.root}: {_reason(exc)}")
+        except NETWORK_ERRORS as exc:
+            self._report(
+                f"could not reach the Graph API at {self.graph.root}: {describe_exception(exc)}"
+            )
 
     async def stop(self) -> None:
         self.directory.remove(self)
@@ -196,11 +196,9 @@ class WhatsAppChannel(Channel):
             if exc.outcome is Outcome.AUTH:
                 self._report(f"Meta refused the access token or its permissions: {exc}")
             raise to_channel_error(exc, note=_progress_note(sent, parts)) from exc
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except NETWORK_ERRORS as exc:
             await self._keep_progress(key, sent)
-            raise RetryableError(
-                f"could not reach the Graph API: {_reason(exc)}", code="network"
-            ) from exc
+            raise network_error(exc, "the Graph API") from exc
         except asyncio.CancelledError:
             await self._keep_progress(key, sent)
             raise
@@ -250,7 +248,3 @@ def _progress_note(sent: Mapping[str, str], parts: list[Part]) -> str:
         f"{len(sent)} of {len(parts)} WhatsApp messages of this reply went out; "
         "a retry sends only the rest"
     )
-
-
-def _reason(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
