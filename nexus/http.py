@@ -198,14 +198,17 @@ class HttpClient:
         self._headers = {"User-Agent": _user_agent(), **(headers or {})}
         if bearer:
             self._headers["Authorization"] = f"Bearer {bearer}"
-        self._auth = aiohttp.BasicAuth(*basic_auth) if basic_auth else None
+        elif basic_auth:
+            user, password = basic_auth
+            credentials = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+            self._headers["Authorization"] = f"Basic {credentials}"
         self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> HttpClient:
         """Create the session (once); returns the client."""
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                headers=self._headers, auth=self._auth, timeout=aiohttp.ClientTimeout(total=self.timeout)
+                headers=self._headers, timeout=aiohttp.ClientTimeout(total=self.timeout)
             )
         return self
 
