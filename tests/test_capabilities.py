@@ -203,3 +203,22 @@ def _no_receivers():
     from nexus.runtime import Options
 
     return Options(receivers=False, delivery_worker=False)
+
+
+def test_capabilities_may_depend_on_the_instances_settings():
+    from types import SimpleNamespace
+
+    from nexus.capabilities import capabilities_of
+
+    class Configurable(Channel):
+        type_name = "configurable"
+
+        @property
+        def capabilities(self):
+            return Capabilities(max_text_length=self.config["limit"])
+
+    instance = Configurable("one", {"limit": 160}, None)
+    running = SimpleNamespace(instance=instance, spec=SimpleNamespace(cls=Configurable))
+    assert capabilities_of(running).max_text_length == 160
+    not_started = SimpleNamespace(instance=None, spec=SimpleNamespace(cls=Configurable))
+    assert capabilities_of(not_started) == Capabilities(), "the permissive default until an instance exists"

@@ -16,8 +16,12 @@ from nexus.testing.server import free_port
 @pytest.fixture
 async def api(fake_provider) -> FakeProvider:
     provider = await fake_provider()
-    provider.route("POST", "/v1/messages", lambda request: {
-        "id": "m-1", "echo": request.json() if request.header("Content-Type") == "application/json" else request.form()})
+
+    def answer(request):
+        sent = request.json() if request.header("Content-Type") == "application/json" else dict(request.form())
+        return {"id": "m-1", "echo": sent}
+
+    provider.route("POST", "/v1/messages", answer)
     return provider
 
 
