@@ -15,6 +15,7 @@ from nexus.channel import (
     ChannelConfig,
     ChannelError,
     ChannelHost,
+    Params,
     PermanentError,
     RateLimit,
     RetryableError,
@@ -22,6 +23,8 @@ from nexus.channel import (
     WebhookResponse,
 )
 from nexus.types import (
+    AttachmentLimits,
+    Capabilities,
     DeliveryStatus,
     Identity,
     InboundAttachment,
@@ -44,6 +47,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     __version__ = "0.0.0"
 
 __all__ = [
+    "AttachmentLimits",
+    "Capabilities",
     "Channel",
     "ChannelConfig",
     "ChannelError",
@@ -56,6 +61,7 @@ __all__ = [
     "InboundReaction",
     "OutboundAttachment",
     "OutboundMessage",
+    "Params",
     "PermanentError",
     "RateLimit",
     "Receipt",

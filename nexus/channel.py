@@ -7,7 +7,8 @@ instances of one class) and drives it:
 
 * ``start()`` in every process that runs the channel, then ``run()`` (if the class overrides
   it) in exactly one process across the whole cluster, then ``stop()`` at shutdown;
-* ``handle_webhook()`` for each request to ``/webhooks/<type>/<name>``;
+* ``handle_webhook()`` for each request to ``/webhooks/<type>/<name>``, once its body (at
+  most ``max_webhook_body`` bytes) has arrived;
 * ``send()`` from the delivery worker, for each reply.
 
 This module imports nothing of the host.
@@ -16,13 +17,15 @@ This module imports nothing of the host.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
+from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict
 
 from nexus.types import (
+    Capabilities,
     InboundEdit,
     InboundMessage,
     InboundReaction,
@@ -37,6 +40,7 @@ __all__ = [
     "ChannelConfig",
     "ChannelError",
     "ChannelHost",
+    "Params",
     "PermanentError",
     "RateLimit",
     "RetryableError",
@@ -98,6 +102,48 @@ class PermanentError(ChannelError):
     blocked by the user): the message fails at once with this reason."""
 
 
+class Params(Mapping[str, str]):
+    """Query or form parameters as received: every ``(name, value)`` pair in order.
+
+    As a mapping it gives each name's first value (``params["From"]``); :meth:`getall` gives
+    all of a name's values, and :attr:`pairs` every pair in the order received, which is what
+    signature schemes over sorted parameters need.
+    """
+
+    __slots__ = ("_first", "pairs")
+
+    def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
+        self.pairs: tuple[tuple[str, str], ...] = tuple(pairs)
+        first: dict[str, str] = {}
+        for name, value in self.pairs:
+            first.setdefault(name, value)
+        self._first = first
+
+    @classmethod
+    def parse(cls, encoded: str | bytes, *, encoding: str = "utf-8") -> Params:
+        """Parse ``application/x-www-form-urlencoded`` text: a query string or a form body.
+        ``+`` is a space, ``%XX`` an escaped byte, and blank values are kept. Raises
+        ``ValueError`` (``UnicodeDecodeError``) when the bytes are not valid ``encoding``."""
+        text = encoded.decode(encoding) if isinstance(encoded, bytes) else encoded
+        return cls(parse_qsl(text, keep_blank_values=True, encoding=encoding, errors="strict"))
+
+    def getall(self, name: str) -> list[str]:
+        """Every value of ``name``, in the order received; empty when it is absent."""
+        return [value for key, value in self.pairs if key == name]
+
+    def __getitem__(self, name: str) -> str:
+        return self._first[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._first)
+
+    def __len__(self) -> int:
+        return len(self._first)
+
+    def __repr__(self) -> str:
+        return f"Params({list(self.pairs)!r})"
+
+
 @dataclass(frozen=True, slots=True)
 class WebhookRequest:
     """A framework-neutral view of a webhook request. ``body`` is the exact bytes received, so
@@ -105,14 +151,43 @@ class WebhookRequest:
 
     method: str
     path: str
+    """The path Nexus served, ``/webhooks/<type>/<name>[/<subpath>]``."""
     headers: Mapping[str, str]
     query: Mapping[str, str]
+    """Each query parameter's first value; :attr:`query_params` has them all."""
     body: bytes
     subpath: str = ""
     remote_addr: str | None = None
+    """The caller's address: the client's own, or the one a trusted proxy forwarded."""
+    url: str = ""
+    """The full URL as the provider called it: scheme, host, path and query string, exactly
+    what URL-signing providers sign. Nexus builds it from ``server.public_url`` when set (else
+    from the request's own scheme and ``Host``), and lets ``X-Forwarded-Proto`` and
+    ``X-Forwarded-Host`` override scheme and host when the request comes from a proxy listed
+    in ``server.trusted_proxies``."""
+    query_string: str = ""
+    """The raw query string, percent-encoded as received, without the ``?``."""
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)
+
+    @property
+    def content_type(self) -> str:
+        """The body's media type, lower-case, without parameters (``application/json``)."""
+        return (self.header("content-type") or "").split(";", 1)[0].strip().lower()
+
+    @property
+    def query_params(self) -> Params:
+        """Every query parameter, with repeated names and in the order received."""
+        if self.query_string:
+            return Params.parse(self.query_string)
+        return self.query if isinstance(self.query, Params) else Params(self.query.items())
+
+    def form(self, encoding: str = "utf-8") -> Params:
+        """The body parsed as an ``application/x-www-form-urlencoded`` form, whatever the
+        ``Content-Type`` says (check :attr:`content_type` first if it matters). Raises
+        ``ValueError`` when the body is not valid ``encoding``."""
+        return Params.parse(self.body, encoding=encoding)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,28 +265,34 @@ class Channel:
     """Base class of a channel type. Subclass it, set ``type_name`` and ``Config``, and
     register the class with the ``nexus_register_channel_types`` hook.
 
-    Class attributes:
-
-    ``type_name``
-        The channel type, used in config (``type = "telegram"``) and webhook URLs.
-    ``Config``
-        A :class:`ChannelConfig` subclass: the schema of one instance's settings.
-    ``env_shortcuts``
-        Environment variables that fill a setting of the single instance of this type, e.g.
-        ``{"TELEGRAM_BOT_TOKEN": "token"}``. When no instance of the type is configured and all
-        the required settings are filled this way, the host creates one named after the type.
-    ``rate_limit``
-        The default :class:`RateLimit` for sending.
-    ``send_timeout``
-        Seconds one :meth:`send` may take before the host counts it as a retryable timeout.
+    Each instance has ``name`` (the configured instance name), ``config`` (its validated
+    ``Config``) and ``host`` (its :class:`ChannelHost`).
     """
 
     type_name: ClassVar[str] = ""
+    """The channel type, used in config (``type = "telegram"``) and webhook URLs: lower-case
+    letters, digits and ``_``."""
     Config: ClassVar[type[ChannelConfig]] = ChannelConfig
-    env_shortcuts: ClassVar[Mapping[str, str]] = {}
-    rate_limit: ClassVar[RateLimit] = RateLimit()
-    send_timeout: ClassVar[float] = 30.0
+    """A :class:`ChannelConfig` subclass: the schema of one instance's settings."""
     description: ClassVar[str] = ""
+    """One line saying what the channel connects to, shown to frontends on
+    ``GET /api/v1/channels``."""
+    env_shortcuts: ClassVar[Mapping[str, str]] = {}
+    """Environment variables that fill a setting of the single instance of this type, e.g.
+    ``{"TELEGRAM_BOT_TOKEN": "token"}``. When no instance of the type is configured and all the
+    required settings are filled this way, the host creates one named after the type."""
+    rate_limit: ClassVar[RateLimit] = RateLimit()
+    """The default :class:`RateLimit` for sending; operators may override it per instance."""
+    send_timeout: ClassVar[float] = 30.0
+    """Seconds one :meth:`send` may take before the host counts it as a retryable timeout."""
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    """What the channel can send (:class:`nexus.types.Capabilities`): the host refuses a reply
+    that exceeds them with a 422 before queueing it, and ``GET /api/v1/channels`` shows them to
+    frontends. Override it with a property when it depends on the instance's settings."""
+    max_webhook_body: ClassVar[int] = 4 * 1024 * 1024
+    """The largest webhook body accepted, in bytes. A larger request is refused with 413 (and
+    a JSON error) before more than this is read, so no provider, or attacker, can make the
+    host buffer more."""
 
     def __init__(self, name: str, config: ChannelConfig, host: ChannelHost) -> None:
         self.name = name
@@ -266,6 +347,7 @@ class Channel:
 
     @property
     def logger(self) -> logging.Logger:
+        """The instance's logger (``host.logger``), named after the instance."""
         return self.host.logger
 
     def status_details(self) -> Mapping[str, Any]:

@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -345,7 +346,7 @@ async def agents_set_password(ctx: click.Context, email: str, password_stdin: bo
 
 @main.group()
 def plugins() -> None:
-    """Inspect plugins."""
+    """Inspect plugins, or scaffold a new one."""
 
 
 @plugins.command("list")
@@ -372,6 +373,22 @@ def plugins_list(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"{r['name']:<{width}}  {r['state']:<9}  {source}{types}")
         if r["error"]:
             click.echo(f"{'':<{width}}  {r['error']}")
+
+
+@plugins.command("new")
+@click.argument("name")
+@click.option("--directory", "-d", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write it (default: ./nexus-channel-NAME).")
+@click.option("--description", help="One line saying what the channel connects to.")
+def plugins_new(name: str, directory: Path | None, description: str | None) -> None:
+    """Scaffold a channel plugin package that passes its own tests (see docs/plugins.md)."""
+    from nexus.scaffold import ScaffoldError, new_plugin
+
+    try:
+        target, _ = new_plugin(name, directory, description=description)
+    except ScaffoldError as exc:
+        raise Fail(str(exc)) from None
+    click.echo(f"created {target}: channel type {name!r}; next: cd {target} && pip install -e '.[test]' && pytest")
 
 
 @main.group()

@@ -19,6 +19,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from nexus.capabilities import check_reply
 from nexus.clock import now
 from nexus.db import models
 from nexus.db.models import Direction, Priority, Role, TicketStatus
@@ -319,6 +320,8 @@ class Tickets:
         runtime = self.nexus.channels.get(ticket.channel.name)
         if runtime is None:
             raise TicketError(409, "channel_not_configured", f"channel {ticket.channel.name!r} is no longer configured; the reply cannot be sent", "ticket")
+        if problem := await check_reply(runtime, ticket, text=text, attachments=attachments, metadata=metadata):
+            raise TicketError(422, problem.code, problem.message, problem.field)
         if automatic:
             last_inbound = await models.Message.filter(ticket_id=ticket_id, direction=Direction.INBOUND).order_by("-id").first()
             if last_inbound is not None and last_inbound.auto_submitted:

@@ -12,10 +12,12 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
+    "AttachmentLimits",
     "AttachmentView",
+    "Capabilities",
     "ContactView",
     "DeliveryStatus",
     "Identity",
@@ -235,6 +237,71 @@ class StatusUpdate:
     error_code: str | None = None
     error_text: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --- Capabilities --------------------------------------------------------------------------
+# What a channel can send. The host checks every reply against them before it is queued (a
+# 422 naming the limit), and ``GET /api/v1/channels`` shows them so that frontends can adapt.
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentLimits:
+    """What files a channel can send with a reply. None means no limit.
+
+    :param max_count: files in one reply.
+    :param max_size: bytes in one file.
+    :param max_total_size: bytes of all the files of one reply together (an email's size).
+    :param content_types: the media types accepted, such as ``"image/jpeg"`` or ``"image/*"``;
+        empty accepts any.
+    """
+
+    max_count: int | None = None
+    max_size: int | None = None
+    max_total_size: int | None = None
+    content_types: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What one channel type can deliver, declared as :attr:`nexus.Channel.capabilities`.
+
+    The defaults promise nothing more than text of any length and files of any kind, so a
+    channel that declares nothing keeps working as before.
+
+    :param text: whether the channel sends text at all (false for, say, a file drop).
+    :param max_text_length: the most text one provider message carries, in
+        ``text_length_unit``; None for no limit.
+    :param text_length_unit: ``"characters"`` (code points) or ``"utf16"`` (UTF-16 code
+        units, as Telegram counts).
+    :param splits_long_text: true when the channel sends longer text as several messages;
+        false when a longer reply is refused with a 422.
+    :param max_caption_length: the most text that rides with a file as its caption; longer
+        text goes as a message of its own (informational, never refused).
+    :param html: whether the channel sends the reply's ``html`` (email); others send the text.
+    :param subject: whether the channel uses the ticket's subject (email).
+    :param attachments: the :class:`AttachmentLimits`, or None when the channel sends no
+        files at all.
+    :param templates: whether the channel takes a template (``metadata["template"]``).
+    :param templates_required_after: seconds after the contact's last message from which only
+        a template may be sent (WhatsApp's 24-hour customer service window); None for never.
+    """
+
+    text: bool = True
+    max_text_length: int | None = None
+    text_length_unit: Literal["characters", "utf16"] = "characters"
+    splits_long_text: bool = False
+    max_caption_length: int | None = None
+    html: bool = False
+    subject: bool = False
+    attachments: AttachmentLimits | None = AttachmentLimits()
+    templates: bool = False
+    templates_required_after: float | None = None
+
+    def text_length(self, text: str) -> int:
+        """``text``'s length as this channel counts it."""
+        if self.text_length_unit == "utf16":
+            return len(text.encode("utf-16-le")) // 2
+        return len(text)
 
 
 def replace(obj: Any, **changes: Any) -> Any:

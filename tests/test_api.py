@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from nexus.db import models
+from nexus.types import to_json
+from nexus_channel_example import ExampleChannel
 from tests.conftest import receive
 
 
@@ -284,7 +286,9 @@ async def test_channels_are_listed_with_their_state(chat_server):
     _, token = await chat_server.agent(role="agent")
     status, body = await chat_server.api("GET", "/channels", token)
     assert body["items"] == [{"name": "chat", "type": "example", "plugin": "example", "enabled": True,
-                              "state": "running", "error": None, "last_error_at": None, "details": {}}]
+                              "state": "running", "error": None, "last_error_at": None, "details": {},
+                              "description": "Example Chat (a sample JSON chat API)",
+                              "capabilities": to_json(ExampleChannel.capabilities)}]
 
 
 async def test_openapi_document_and_docs_page(chat_server):

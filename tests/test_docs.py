@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import ast
 import inspect
+import json
 import re
+import subprocess
+import sys
+import typing
 from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
 
-from nexus import hookspecs
+from nexus import channel, endpoints, hookspecs, http, types
 from nexus.app import create_app
 from nexus.config import Settings
 from nexus.docs import render
@@ -49,6 +53,44 @@ def test_the_hook_reference_is_generated_from_the_docstrings():
     assert (ROOT / "docs" / "hooks.md").read_text() == render(), "regenerate: python -m nexus.docs > docs/hooks.md"
     for name in hookspecs.HOOK_NAMES:
         assert f"### `{name}`" in render()
+
+
+@pytest.mark.parametrize("module", [channel, http, endpoints, hookspecs, types], ids=lambda m: m.__name__)
+def test_the_reference_documents_everything_public_in_the_contract(module):
+    reference = render()
+    for name in set(module.__all__) - {"hookspec"}:
+        assert f"### `{name}`" in reference, f"{module.__name__}.{name} is missing from docs/hooks.md"
+
+
+def test_the_reference_documents_every_channel_attribute_and_request_field():
+    reference = render()
+    for name in typing.get_type_hints(channel.Channel):
+        assert f"| `{name}` |" in reference, f"Channel.{name} is missing from docs/hooks.md"
+    for cls in (channel.WebhookRequest, channel.WebhookResponse, types.Capabilities, types.AttachmentLimits):
+        section = reference.split(f"### `{cls.__name__}`", 1)[1].split("\n### ", 1)[0]
+        for field in cls.__dataclass_fields__:
+            assert f"| `{field}` |" in section, f"{cls.__name__}.{field} is missing from docs/hooks.md"
+    channel_section = reference.split("### `Channel`", 1)[1]
+    description = channel_section.split("| `description` |", 1)[1].split("\n", 1)[0]
+    assert "GET /api/v1/channels" in description
+
+
+def test_the_reference_shows_types_as_written():
+    reference = render()
+    for broken in ("<enum", "<class", "<function", "typing.", "collections.abc.", " at 0x", "`start(self"):
+        assert broken not in reference, f"docs/hooks.md shows {broken!r}"
+    assert "| `status` | `DeliveryStatus` | `DeliveryStatus.SENT` |" in reference
+    assert "| `metadata` | `Mapping[str, Any]` | `{}` |" in reference
+    assert "#### `send(message: OutboundMessage) -> SendResult`" in reference
+    assert "- `form(encoding: str = 'utf-8') -> Params`" in reference
+
+
+def test_the_contract_imports_nothing_of_the_host():
+    contract = {"nexus", "nexus.channel", "nexus.types", "nexus.http", "nexus.endpoints", "nexus.hookspecs"}
+    code = ("import json, sys; import nexus, nexus.channel, nexus.types, nexus.http, nexus.endpoints, nexus.hookspecs; "
+            "print(json.dumps(sorted(m for m in sys.modules if m == 'nexus' or m.startswith('nexus.'))))")
+    loaded = json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+    assert set(loaded) <= contract, f"the contract imports host modules: {sorted(set(loaded) - contract)}"
 
 
 def setting_keys(model: type[BaseModel], prefix: str = "") -> list[str]:

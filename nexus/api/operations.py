@@ -10,6 +10,7 @@ from quart_schema import document_response, validate_querystring
 
 from nexus.api.access import admin_required, agent_required, current_agent, decode_cursor, encode_cursor
 from nexus.api.schemas import DeliveryQuery, InboundEventQuery, MessagePage
+from nexus.capabilities import channel_profile
 from nexus.db import models
 from nexus.inbox import event_json
 from nexus.types import to_json
@@ -35,6 +36,7 @@ async def list_channels() -> Response:
             "state": row.state, "error": row.last_error,
             "last_error_at": row.last_error_at.isoformat() if row.last_error_at else None,
             "details": local.get("details") or row.details or {},
+            **channel_profile(nexus.channels.get(row.name)),
         })
     return jsonify({"items": items})
 

@@ -3,6 +3,7 @@ README; ``tests/test_docs.py`` keeps the three in step."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -51,8 +52,24 @@ class ServerSettings(Section):
     workers: int = Field(1, ge=1, le=64)
     worker_class: Literal["asyncio", "uvloop"] = "asyncio"
     public_url: str | None = None
+    #: Reverse proxies (addresses or networks, ``*`` for any) whose ``X-Forwarded-Proto``,
+    #: ``X-Forwarded-Host`` and ``X-Forwarded-For`` headers are believed; others' are ignored.
+    trusted_proxies: NameList = []
     cors_origins: NameList = []
     graceful_timeout: Duration = 10.0
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{entry!r} is not an IP address or network such as 10.0.0.0/8 (or * for any)"
+                    ) from None
+        return value
 
     @field_validator("public_url")
     @classmethod

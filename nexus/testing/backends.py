@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,10 +32,13 @@ TABLES = (
 
 @dataclass
 class TestBackends:
-    """Where a test session's data lives."""
+    """Where a test session's data lives. ``data_dir`` is a temporary directory (attachments
+    and anything else Nexus keeps in ``data_dir``), removed by :func:`drop_backends`, so a test
+    run leaves nothing in the author's folder."""
 
     database_url: str
     redis_url: str | None
+    data_dir: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="nexus-test-data-"))
     _cleanup: list = field(default_factory=list)
 
     @property
@@ -55,9 +59,9 @@ async def create_backends(database: str | None = None, redis: str | None = None)
     database = database if database is not None else os.environ.get("NEXUS_TEST_DATABASE", "sqlite")
     redis = redis if redis is not None else os.environ.get("NEXUS_TEST_REDIS", "")
     if database in ("", "sqlite"):
-        directory = tempfile.mkdtemp(prefix="nexus-test-")
+        directory = tempfile.mkdtemp(prefix="nexus-test-data-")
         url = f"sqlite://{Path(directory) / 'test.sqlite3'}"
-        backends = TestBackends(url, redis or None)
+        backends = TestBackends(url, redis or None, data_dir=directory)
     elif database.startswith(("postgres://", "postgresql://")):
         import asyncpg
 
@@ -77,8 +81,10 @@ async def create_backends(database: str | None = None, redis: str | None = None)
 
 
 async def drop_backends(backends: TestBackends) -> None:
+    """Drop the session's PostgreSQL database and remove its data directory."""
     import asyncpg
 
+    shutil.rmtree(backends.data_dir, ignore_errors=True)
     for admin_url, name in backends._cleanup:
         admin = await asyncpg.connect(_pg_admin_url(admin_url))
         try:

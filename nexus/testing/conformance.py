@@ -39,10 +39,18 @@ class ChannelConformance:
 
     #: The channel type under test, as the plugin registers it.
     channel_type: ClassVar[str] = ""
-    #: The instance name the suite configures.
+    #: The instance name the suite configures (``[channels.conformance]``).
     channel_name: ClassVar[str] = "conformance"
     #: Environment variables the channel needs (visible to env shortcuts).
     environ: ClassVar[dict[str, str]] = {}
+    #: The contacts' addresses the suite sends from, two distinct ones, in the provider's
+    #: format: phone numbers (``("+15550100001", "+15550100002")``) for an SMS channel.
+    contact_addresses: ClassVar[tuple[str, str]] = ("conformance-contact-1", "conformance-contact-2")
+    #: The sender of the forged message (``deliver_forged``).
+    forged_address: ClassVar[str] = "conformance-intruder"
+    #: Set ``server.public_url`` to the test server's own address, so that the plugin's
+    #: ``host.webhook_url`` is a URL the fake provider can call (``server.webhook_url(...)``).
+    public_url: ClassVar[bool] = False
 
     # --- Adapter: implement these for your provider ------------------------------------
 
@@ -89,7 +97,8 @@ class ChannelConformance:
 
     @pytest_asyncio.fixture(loop_scope="session")
     async def server(self, nexus_server: Any, provider: FakeProvider) -> Any:
-        async with nexus_server(self.channel_settings(provider), environ=self.environ) as running:
+        async with nexus_server(self.channel_settings(provider), environ=self.environ,
+                                public_url=self.public_url) as running:
             runtime = running.nexus.channels.get(self.channel_name)
             assert runtime is not None and runtime.state == "running", (
                 f"the channel did not start: {runtime.state if runtime else 'missing'}: {runtime.error if runtime else ''}"
@@ -97,8 +106,9 @@ class ChannelConformance:
             yield running
 
     async def _inbound(self, server: RunningNexus, provider: FakeProvider, message_id: str,
-                       sender: str = "conformance-contact-1", text: str = "Hello from the conformance suite") -> None:
-        await self.deliver_inbound(server, provider, message_id=message_id, sender=sender, name="Casey Contact", text=text)
+                       sender: str | None = None, text: str = "Hello from the conformance suite") -> None:
+        await self.deliver_inbound(server, provider, message_id=message_id, sender=sender or self.contact_addresses[0],
+                                   name="Casey Contact", text=text)
 
     async def _reply(self, server: RunningNexus, ticket_id: int, text: str) -> int:
         status, body = await server.api("POST", f"/tickets/{ticket_id}/messages", await server.admin_token(), {"body": text})
@@ -144,7 +154,8 @@ class ChannelConformance:
         assert len(await server.tickets()) == 1
 
     async def test_forged_inbound_is_refused(self, server: RunningNexus, provider: FakeProvider) -> None:
-        status = await self.deliver_forged(server, provider, message_id="conf-forged", sender="intruder", text="forged")
+        status = await self.deliver_forged(server, provider, message_id="conf-forged", sender=self.forged_address,
+                                           text="forged")
         if status is None:
             # No webhook: anything posted to the channel's webhook URL is refused.
             status = (await server.post_webhook(self.channel_name, {"id": "conf-forged", "text": "forged"})).status
@@ -152,7 +163,7 @@ class ChannelConformance:
         assert await server.messages(self.channel_name) == []
 
     async def test_reply_reaches_the_contact(self, server: RunningNexus, provider: FakeProvider) -> None:
-        await self._inbound(server, provider, "conf-2", sender="conformance-contact-2")
+        await self._inbound(server, provider, "conf-2", sender=self.contact_addresses[1])
         (ticket,) = await server.tickets()
         message_id = await self._reply(server, ticket.id, "We are on it")
         sent = await server.wait_for_status(message_id, "sent", "delivered", "read")

@@ -26,6 +26,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from nexus.channel import Params
+
 Handler = Callable[["RecordedRequest"], Any]
 
 
@@ -46,11 +48,12 @@ class RecordedRequest:
     def json(self) -> Any:
         return json.loads(self.body or b"null")
 
-    def form(self) -> dict[str, Any]:
-        """Fields of a urlencoded or multipart body (files as bytes)."""
+    def form(self) -> Mapping[str, Any]:
+        """Fields of a multipart body (files as dicts with their bytes), or of a urlencoded one
+        as :class:`nexus.Params`: each field's first value, ``getall(name)`` for all."""
         if self.form_data:
             return self.form_data
-        return dict(parse_qsl(self.body.decode("utf-8", "replace")))
+        return Params(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

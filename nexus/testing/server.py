@@ -69,6 +69,19 @@ class RunningNexus:
         self.http = http
         self._tokens: dict[str, str] = {}
 
+    @property
+    def public_url(self) -> str:
+        """The base URL providers use: ``server.public_url`` when configured (``public_url=True``
+        makes it this server's own address), else :attr:`url`."""
+        return self.nexus.settings.server.public_url or self.url
+
+    def webhook_url(self, channel: str, subpath: str = "") -> str:
+        """The full URL of a channel's webhook on this server: what a fake provider calls."""
+        runtime = self.nexus.channels.get(channel)
+        if runtime is None:
+            raise KeyError(f"no channel named {channel!r}")
+        return f"{self.url}/webhooks/{runtime.spec.type_name}/{channel}" + (f"/{subpath}" if subpath else "")
+
     # --- HTTP --------------------------------------------------------------------------
 
     async def request(self, method: str, path: str, *, token: str | None = None, json_body: Any = None,
@@ -94,12 +107,9 @@ class RunningNexus:
     async def post_webhook(self, channel: str, body: bytes | str | dict[str, Any], *, headers: Mapping[str, str] | None = None,
                            method: str = "POST", subpath: str = "", params: Mapping[str, Any] | None = None) -> ApiResponse:
         """Send a provider's webhook to ``/webhooks/<type>/<channel>``."""
-        runtime = self.nexus.channels.get(channel)
-        if runtime is None:
-            raise KeyError(f"no channel named {channel!r}")
         if isinstance(body, dict):
             body = json.dumps(body, separators=(",", ":"))
-        path = f"/webhooks/{runtime.spec.type_name}/{channel}" + (f"/{subpath}" if subpath else "")
+        path = self.webhook_url(channel, subpath)[len(self.url):]
         return await self.request(method, path, data=body, headers=headers, params=params)
 
     # --- Accounts ----------------------------------------------------------------------
@@ -157,6 +167,7 @@ class RunningNexus:
 
 def build_settings(backends: TestBackends, config: Mapping[str, Any] | None = None) -> Settings:
     values: dict[str, Any] = {
+        "data_dir": backends.data_dir,
         "database": {"url": backends.database_url, "migrate_on_start": False},
         "redis": {"url": backends.redis_url, "namespace": backends.namespace()},
         "delivery": {"backoff_base": 0.2, "backoff_max": 2.0, "sweep_interval": 2.0, "stuck_after": 10.0},
@@ -179,26 +190,32 @@ async def run_nexus(
     plugins: Mapping[str, Any] | None = None,
     options: Options = Options(),
     environ: Mapping[str, str] | None = None,
+    public_url: bool = False,
 ) -> AsyncIterator[RunningNexus]:
     """Serve Nexus on a free loopback port until the block ends.
 
     :param config: settings as nested dicts (``{"channels": {"chat": {"type": "example", ...}}}``),
-        laid over test defaults (fast retries, a fresh Redis namespace).
+        laid over test defaults (fast retries, a fresh Redis namespace, a temporary ``data_dir``).
     :param plugins: extra plugin objects by name, registered as if installed.
     :param environ: environment variables visible to env shortcuts (``TELEGRAM_BOT_TOKEN``).
+    :param public_url: set ``server.public_url`` to this server's own address (its port is
+        chosen before start), so that channels' ``host.webhook_url`` is a callback URL a fake
+        provider can really call.
     """
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    if public_url:
+        config = {**(config or {}), "server": {**dict((config or {}).get("server", {})), "public_url": url}}
     settings = build_settings(backends, config)
     raw = RawConfig(environ=dict(environ or {}), env_sources={k: f"environment variable {k}" for k in environ or {}})
     setup = prepare(LoadedSettings(settings, raw), extra_plugins=plugins)
     app = create_app(setup, options=options)
-    port = free_port()
     hconfig = Config()
     hconfig.bind = [f"127.0.0.1:{port}"]
     hconfig.graceful_timeout = 5
     hconfig.accesslog = None
     stop = asyncio.Event()
     server = asyncio.create_task(serve(app.asgi, hconfig, shutdown_trigger=stop.wait))  # type: ignore[attr-defined]
-    url = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as http:
         try:
             async def ready() -> bool:

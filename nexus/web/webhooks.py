@@ -1,17 +1,23 @@
 """``/webhooks/<type>/<name>[/<subpath>]``: thin transport glue. Resolve the channel instance,
-hand the raw request to it, return its answer. Verification and parsing are the plugin's."""
+read the body (never more than the channel's ``max_webhook_body``), hand the raw request to it
+with the URL the provider called, return its answer. Verification and parsing are the
+plugin's."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
+from urllib.parse import quote
 
 from quart import Blueprint, Response, request
+from werkzeug.exceptions import RequestTimeout
 
-from nexus.channel import WebhookRequest, WebhookResponse
+from nexus.channel import Params, WebhookRequest, WebhookResponse
 from nexus.channels import describe_error
 from nexus.web.context import current_nexus
 from nexus.web.errors import error_response
+from nexus.web.forwarded import request_origin
 
 blueprint = Blueprint("webhooks", __name__)
 METHODS = ["GET", "POST", "PUT"]
@@ -27,15 +33,29 @@ async def webhook(type_name: str, name: str, subpath: str = "") -> Response:
     if not runtime.usable or runtime.instance is None:
         # 503 makes the provider redeliver later, so nothing is lost while the channel is down.
         return error_response(503, "channel_unavailable", f"channel {name!r} is {runtime.state}", {"error": runtime.error})
-    body = await request.get_data(cache=False)
+    limit = runtime.instance.max_webhook_body
+    body = await read_body(limit)
+    if body is None:
+        return error_response(413, "payload_too_large", f"a {type_name} webhook body may have at most {limit} bytes",
+                              {"max_bytes": limit})
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    query_string = request.query_string.decode("utf-8", "replace")
+    server = nexus.settings.server
+    origin = request_origin(
+        public_url=server.public_url, scheme=request.scheme, host=request.host,
+        raw_path=raw_path(), query_string=query_string, headers=headers,
+        remote_addr=request.remote_addr, trusted=server.trusted_proxies,
+    )
     incoming = WebhookRequest(
         method=request.method,
         path=request.path,
-        headers={k.lower(): v for k, v in request.headers.items()},
-        query={k: v for k, v in request.args.items()},
+        headers=headers,
+        query=Params.parse(query_string),
         body=body,
         subpath=subpath,
-        remote_addr=request.remote_addr,
+        remote_addr=origin.remote_addr,
+        url=origin.url,
+        query_string=query_string,
     )
     try:
         answer = await runtime.instance.handle_webhook(incoming)
@@ -45,6 +65,29 @@ async def webhook(type_name: str, name: str, subpath: str = "") -> Response:
         nexus_logger.exception("webhook handler raised")
         return error_response(500, "channel_error", f"channel {name!r} could not process the request")
     return to_response(answer)
+
+
+async def read_body(limit: int) -> bytes | None:
+    """The request body as it streams in, or None as soon as it is known to exceed ``limit``
+    bytes: at once from ``Content-Length``, else when the bytes read pass it."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    received = bytearray()
+    try:
+        async with asyncio.timeout(request.body_timeout):
+            async for chunk in request.body:
+                received += chunk
+                if len(received) > limit:
+                    return None
+    except TimeoutError:
+        raise RequestTimeout() from None
+    return bytes(received)
+
+
+def raw_path() -> str:
+    """The path as the client sent it, percent-encoding included."""
+    raw = request.scope.get("raw_path")
+    return raw.decode("latin-1") if raw else quote(request.path)
 
 
 def to_response(answer: WebhookResponse) -> Response:

@@ -8,17 +8,16 @@ registers it.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 from pydantic import SecretStr
 
 import nexus
 from nexus import (
+    AttachmentLimits,
+    Capabilities,
     Channel,
     ChannelConfig,
     DeliveryStatus,
@@ -28,14 +27,13 @@ from nexus import (
     InboundMessage,
     InboundReaction,
     OutboundMessage,
-    PermanentError,
     RateLimit,
-    RetryableError,
     SendResult,
     StatusUpdate,
     WebhookRequest,
     WebhookResponse,
 )
+from nexus.http import HttpClient, hmac_signature, signatures_match
 
 SIGNATURE_HEADER = "X-Example-Signature"
 
@@ -52,7 +50,7 @@ class ExampleConfig(ChannelConfig):
 
 def sign(body: bytes, secret: str) -> str:
     """The signature the provider sends: ``sha256=`` and the hex HMAC of the exact body."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return "sha256=" + hmac_signature(secret, body)
 
 
 def _when(value: Any) -> datetime | None:
@@ -71,17 +69,19 @@ class ExampleChannel(Channel):
     description = "Example Chat (a sample JSON chat API)"
     rate_limit = RateLimit(per_second=50, per_recipient_per_second=5)
     send_timeout = 15.0
+    # Example Chat takes messages of up to 10,000 characters with up to ten files of 25 MB.
+    capabilities = Capabilities(
+        max_text_length=10_000, attachments=AttachmentLimits(max_count=10, max_size=25 * 1024 * 1024)
+    )
     config: ExampleConfig
 
     async def start(self) -> None:
-        self.session = aiohttp.ClientSession(
-            base_url=self.config.api_url.rstrip("/") + "/",
-            headers={"Authorization": f"Bearer {self.config.token.get_secret_value()}"},
-            timeout=aiohttp.ClientTimeout(total=self.config.timeout),
-        )
+        self.api = await HttpClient(
+            self.config.api_url, bearer=self.config.token.get_secret_value(), timeout=self.config.timeout
+        ).open()
 
     async def stop(self) -> None:
-        await self.session.close()
+        await self.api.close()
 
     # --- Inbound -----------------------------------------------------------------------
 
@@ -89,8 +89,7 @@ class ExampleChannel(Channel):
         if request.method != "POST":
             return WebhookResponse.error(405, "method_not_allowed", "POST events here")
         expected = sign(request.body, self.config.secret.get_secret_value())
-        given = request.header(SIGNATURE_HEADER) or ""
-        if not hmac.compare_digest(given.encode(), expected.encode()):
+        if not signatures_match(request.header(SIGNATURE_HEADER), expected):
             return WebhookResponse.error(401, "bad_signature", f"missing or wrong {SIGNATURE_HEADER}")
         try:
             events = json.loads(request.body)["events"]
@@ -158,22 +157,10 @@ class ExampleChannel(Channel):
                 for a in message.attachments
             ],
         }
-        try:
-            async with self.session.post("messages", json=payload) as response:
-                body = await response.json(content_type=None) if response.content_length != 0 else {}
-                if response.status == 429 or response.status >= 500:
-                    retry_after = response.headers.get("Retry-After")
-                    raise RetryableError(
-                        f"provider answered {response.status}: {(body or {}).get('error', response.reason)}",
-                        code=str(response.status),
-                        retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
-                    )
-                if response.status >= 400:
-                    raise PermanentError((body or {}).get("error") or f"provider answered {response.status}",
-                                         code=(body or {}).get("code") or str(response.status))
-                return SendResult(external_id=str(body["id"]))
-        except aiohttp.ClientError as exc:
-            raise RetryableError(f"network error: {exc}", code="network") from exc
+        # A 429 or 5xx is retried (after Retry-After), any other 4xx fails the reply with the
+        # provider's "error", and network errors are retried.
+        answer = await self.api.call("POST", "messages", json=payload)
+        return SendResult(external_id=str(answer["id"]))
 
 
 @nexus.hookimpl

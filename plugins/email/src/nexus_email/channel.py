@@ -18,7 +18,7 @@ from nexus import (
     SendResult,
 )
 
-from nexus_email.compose import compose
+from nexus_email.compose import CAPABILITIES, compose
 from nexus_email.config import EmailConfig
 from nexus_email.imap import ImapReceiver
 from nexus_email.listener import SmtpListener
@@ -48,6 +48,7 @@ class EmailChannel(Channel):
     description = "Email: IMAP and SMTP in, SMTP out"
     rate_limit = RateLimit(per_second=10, per_recipient_per_second=1)
     send_timeout = 120.0
+    capabilities = CAPABILITIES
     config: EmailConfig
 
     def __init__(self, name: str, config: EmailConfig, host: ChannelHost) -> None:  # type: ignore[override]

@@ -8,12 +8,18 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
-from nexus import OutboundMessage
+from nexus import AttachmentLimits, Capabilities, OutboundMessage
 
 from nexus_email.html import html_to_text, text_to_html
 from nexus_email.thread import normalize_message_id, references, reply_subject
 
-__all__ = ["compose"]
+__all__ = ["CAPABILITIES", "compose"]
+
+#: What a mailbox can send, as the host checks replies and frontends see it: HTML and a
+#: subject, text of any length, and files up to 18 MB in all. Most mail servers (Gmail,
+#: Outlook, Exchange's default) take messages of 20-25 MB, and base64 makes files a third
+#: larger on the wire.
+CAPABILITIES = Capabilities(html=True, subject=True, attachments=AttachmentLimits(max_total_size=18 * 1024 * 1024))
 
 
 def _address(address: str, name: str | None) -> Address:

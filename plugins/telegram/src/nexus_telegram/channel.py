@@ -25,7 +25,7 @@ from nexus_telegram.config import Mode, TelegramConfig
 from nexus_telegram.convert import Converter
 from nexus_telegram.media import MediaFetcher
 from nexus_telegram.polling import Poller
-from nexus_telegram.send import Sender
+from nexus_telegram.send import CAPABILITIES, Sender
 from nexus_telegram.updates import UnreadableUpdate, UpdateRouter, read_update
 from nexus_telegram.webhook import SECRET_HEADER, SECRET_KEY, has_secret, new_secret
 
@@ -68,6 +68,7 @@ class TelegramChannel(Channel):
     rate_limit = RateLimit(per_second=30, per_recipient_per_second=1)
     # A send may upload files of up to 50 MB.
     send_timeout = 90.0
+    capabilities = CAPABILITIES
     config: TelegramConfig
     router: UpdateRouter
     sender: Sender

@@ -19,6 +19,7 @@ from aiogram.exceptions import (
 )
 
 from nexus import ChannelError, PermanentError, RetryableError
+from nexus.http import describe_exception
 
 #: Telegram's 403 descriptions, lower-cased, and what they mean for the agent.
 FORBIDDEN: tuple[tuple[str, str, str], ...] = (
@@ -86,4 +87,4 @@ def send_error(exc: AiogramError) -> ChannelError:
 
 
 def _text(exc: AiogramError) -> str:
-    return exc.message if isinstance(exc, TelegramAPIError) else str(exc).splitlines()[0]
+    return exc.message if isinstance(exc, TelegramAPIError) else describe_exception(exc)

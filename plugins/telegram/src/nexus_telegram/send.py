@@ -16,7 +16,14 @@ from aiogram.exceptions import AiogramError
 from aiogram.methods import SendDocument, SendMessage, SendPhoto, TelegramMethod
 from aiogram.types import BufferedInputFile, Message, ReplyParameters
 
-from nexus import OutboundAttachment, OutboundMessage, PermanentError, SendResult
+from nexus import (
+    AttachmentLimits,
+    Capabilities,
+    OutboundAttachment,
+    OutboundMessage,
+    PermanentError,
+    SendResult,
+)
 from nexus_telegram import ids
 from nexus_telegram.errors import send_error
 
@@ -25,6 +32,16 @@ CAPTION_LIMIT = 1024
 PHOTO_LIMIT = 10 * 1024 * 1024
 UPLOAD_LIMIT = 50 * 1024 * 1024
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+
+#: What a bot can send, as the host checks replies and frontends see it: text in messages of
+#: 4096 UTF-16 units (longer text is split), captions of 1024, files up to 50 MB.
+CAPABILITIES = Capabilities(
+    max_text_length=TEXT_LIMIT,
+    text_length_unit="utf16",
+    splits_long_text=True,
+    max_caption_length=CAPTION_LIMIT,
+    attachments=AttachmentLimits(max_size=UPLOAD_LIMIT),
+)
 
 SendMethod = TelegramMethod[Message]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 
 from nexus import WebhookRequest
+from nexus.http import signatures_match
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 #: The host state key of the generated secret.
@@ -24,5 +25,4 @@ def new_secret() -> str:
 
 def has_secret(request: WebhookRequest, secret: str) -> bool:
     """True when the request carries ``secret``, compared in constant time."""
-    given = request.header(SECRET_HEADER) or ""
-    return secrets.compare_digest(given.encode(), secret.encode())
+    return bool(secret) and signatures_match(request.header(SECRET_HEADER), secret)

@@ -7,25 +7,23 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import aiohttp
-
 from nexus import (
     Channel,
     ChannelHost,
     InboundMessage,
     OutboundMessage,
     RateLimit,
-    RetryableError,
     SendResult,
     WebhookRequest,
     WebhookResponse,
 )
+from nexus.http import NETWORK_ERRORS, describe_exception, network_error
 from nexus_whatsapp.config import WhatsAppConfig
 from nexus_whatsapp.errors import GraphAPIError, Outcome, to_channel_error
 from nexus_whatsapp.graph import GraphClient
 from nexus_whatsapp.inbound import Incoming, parse_payload, read_json
 from nexus_whatsapp.media import fetch_attachment
-from nexus_whatsapp.outbound import Part, build_parts, recipient_fields
+from nexus_whatsapp.outbound import CAPABILITIES, Part, build_parts, recipient_fields
 from nexus_whatsapp.routing import Directory, encode, readable_parts
 from nexus_whatsapp.signature import SIGNATURE_HEADER, signature_valid, subscription_challenge
 
@@ -46,6 +44,7 @@ class WhatsAppChannel(Channel):
     # keeps an agent's quick replies flowing; a 131056 is retried.
     rate_limit = RateLimit(per_second=80, per_recipient_per_second=1.0)
     send_timeout = 180.0
+    capabilities = CAPABILITIES
     config: WhatsAppConfig
 
     #: The running instances of this process, for routing deliveries by phone number.
@@ -80,8 +79,10 @@ class WhatsAppChannel(Channel):
             self._report(
                 f"could not check phone number id {self.config.phone_number_id} with Meta: {exc}"
             )
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            self._report(f"could not reach the Graph API at {self.graph.root}: {_reason(exc)}")
+        except NETWORK_ERRORS as exc:
+            self._report(
+                f"could not reach the Graph API at {self.graph.root}: {describe_exception(exc)}"
+            )
 
     async def stop(self) -> None:
         self.directory.remove(self)
@@ -188,11 +189,9 @@ class WhatsAppChannel(Channel):
             if exc.outcome is Outcome.AUTH:
                 self._report(f"Meta refused the access token or its permissions: {exc}")
             raise to_channel_error(exc, note=_progress_note(sent, parts)) from exc
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except NETWORK_ERRORS as exc:
             await self._keep_progress(key, sent)
-            raise RetryableError(
-                f"could not reach the Graph API: {_reason(exc)}", code="network"
-            ) from exc
+            raise network_error(exc, "the Graph API") from exc
         except asyncio.CancelledError:
             await self._keep_progress(key, sent)
             raise
@@ -242,7 +241,3 @@ def _progress_note(sent: Mapping[str, str], parts: list[Part]) -> str:
         f"{len(sent)} of {len(parts)} WhatsApp messages of this reply went out; "
         "a retry sends only the rest"
     )
-
-
-def _reason(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__

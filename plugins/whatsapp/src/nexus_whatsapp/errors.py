@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from nexus import ChannelError, PermanentError, RetryableError
+from nexus.http import retry_after as parse_retry_after
+from nexus.http import retryable_status
 
 #: Throughput limits of the whole number or app, with the pause (seconds) every send of the
 #: channel then takes, unless Meta sent Retry-After.
@@ -92,16 +94,16 @@ class GraphAPIError(Exception):
     @classmethod
     def from_response(cls, status: int, body: Any, headers: Mapping[str, str]) -> GraphAPIError:
         error = body.get("error") if isinstance(body, Mapping) else None
-        retry_after = _seconds(headers.get("Retry-After"))
+        wait = parse_retry_after(headers.get("Retry-After"))
         if not isinstance(error, Mapping):
-            return cls(status, title=f"Graph API answered HTTP {status}", retry_after=retry_after)
+            return cls(status, title=f"Graph API answered HTTP {status}", retry_after=wait)
         data = _mapping(error.get("error_data"))
         return cls(
             status,
             code=as_int(error.get("code")),
             title=str(error.get("error_user_title") or error.get("message") or ""),
             details=str(data.get("details") or error.get("error_user_msg") or "") or None,
-            retry_after=retry_after,
+            retry_after=wait,
         )
 
     def describe(self) -> str:
@@ -114,7 +116,7 @@ class GraphAPIError(Exception):
         code = self.code
         if code in CHANNEL_RATE_LIMITS:
             return Outcome.PAUSE
-        if code == PAIR_RATE_LIMIT or code in TRANSIENT or self.status == 429 or self.status >= 500:
+        if code == PAIR_RATE_LIMIT or code in TRANSIENT or retryable_status(self.status):
             return Outcome.RETRY
         if code in AUTH or self.status == 401:
             return Outcome.AUTH
@@ -150,11 +152,4 @@ def as_int(value: Any) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
-        return None
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
         return None

@@ -1,12 +1,11 @@
 """A small client for the Graph API calls the channel makes, all with the bearer token.
 
 Errors come back as :class:`~nexus_whatsapp.errors.GraphAPIError`; network failures and
-timeouts as ``aiohttp.ClientError`` and ``TimeoutError``.
+timeouts as :data:`nexus.http.NETWORK_ERRORS` (``aiohttp.ClientError``, ``TimeoutError``).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -15,6 +14,7 @@ from typing import Any
 
 import aiohttp
 
+from nexus.http import HttpAnswer, HttpClient
 from nexus_whatsapp.errors import GraphAPIError
 
 #: What ``start()`` reads about the phone number, to check the credentials and show operators.
@@ -43,24 +43,16 @@ class GraphClient:
     ) -> None:
         self.root = f"{base_url.rstrip('/')}/{version}"
         self.phone_number_id = phone_number_id
-        self._token = access_token
-        self._request_timeout = aiohttp.ClientTimeout(total=request_timeout)
-        self._media_timeout = aiohttp.ClientTimeout(total=media_timeout)
-        self._session: aiohttp.ClientSession | None = None
+        self._media_timeout = media_timeout
+        self.http = HttpClient(
+            self.root, bearer=access_token, timeout=request_timeout, provider="the Graph API"
+        )
 
     async def open(self) -> None:
-        self._session = aiohttp.ClientSession(headers={"Authorization": f"Bearer {self._token}"})
+        await self.http.open()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            raise RuntimeError("the Graph API client is not open")
-        return self._session
+        await self.http.close()
 
     # --- Calls -------------------------------------------------------------------------
 
@@ -105,36 +97,24 @@ class GraphClient:
 
     async def download(self, url: str) -> bytes:
         """The file behind a media URL; the download needs the bearer token too."""
-        async with self.session.get(url, timeout=self._media_timeout) as response:
-            data = await response.read()
-            if response.status >= 400:
-                raise GraphAPIError.from_response(response.status, _parse(data), response.headers)
-            return data
+        answer = await self.http.request("GET", url, timeout=self._media_timeout)
+        if answer.status >= 400:
+            raise GraphAPIError.from_response(answer.status, answer.json(), answer.headers)
+        return answer.body
 
-    async def _json(
-        self, method: str, path: str, *, timeout: aiohttp.ClientTimeout | None = None, **kwargs: Any
-    ) -> dict[str, Any]:
-        async with self.session.request(
-            method, f"{self.root}/{path}", timeout=timeout or self._request_timeout, **kwargs
-        ) as response:
-            body = _parse(await response.read())
-            if response.status >= 400:
-                raise GraphAPIError.from_response(response.status, body, response.headers)
-            if not isinstance(body, dict):
-                raise GraphAPIError(
-                    502, title=f"Graph API answered {method} {path} with something other than JSON"
-                )
-            return body
+    async def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        answer: HttpAnswer = await self.http.request(method, path, **kwargs)
+        body = answer.json()
+        if answer.status >= 400:
+            raise GraphAPIError.from_response(answer.status, body, answer.headers)
+        if not isinstance(body, dict):
+            raise GraphAPIError(
+                502, title=f"Graph API answered {method} {path} with something other than JSON"
+            )
+        return body
 
 
 def ascii_filename(filename: str) -> str:
     """``filename`` with accents dropped and anything else outside ``[A-Za-z0-9._-]`` as ``_``."""
     plain = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
     return re.sub(r"[^A-Za-z0-9._-]", "_", plain).strip("_") or "file"
-
-
-def _parse(raw: bytes) -> Any:
-    try:
-        return json.loads(raw) if raw else None
-    except ValueError:
-        return None

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from nexus import OutboundAttachment, OutboundMessage, PermanentError
+from nexus import AttachmentLimits, Capabilities, OutboundAttachment, OutboundMessage, PermanentError
 from nexus_whatsapp.identity import is_phone_number
 
 TEXT_LIMIT = 4096
@@ -49,6 +49,19 @@ SIZE_LIMITS: Mapping[str, int] = {
     "audio": 16 * 1024 * 1024,
     "document": 100 * 1024 * 1024,
 }
+#: Free-form replies are possible for 24 hours after the customer's last message; after
+#: that, only approved templates (Meta's customer service window).
+SERVICE_WINDOW = 24 * 3600.0
+
+#: What a WhatsApp number can send, as the host checks replies and frontends see it.
+CAPABILITIES = Capabilities(
+    max_text_length=TEXT_LIMIT,
+    splits_long_text=True,
+    max_caption_length=CAPTION_LIMIT,
+    attachments=AttachmentLimits(max_size=SIZE_LIMITS["document"]),
+    templates=True,
+    templates_required_after=SERVICE_WINDOW,
+)
 
 
 @dataclass(frozen=True, slots=True)
