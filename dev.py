@@ -151,8 +151,9 @@ def build(args: list[str]) -> int:
     if out == ROOT / "dist" and out.exists():
         shutil.rmtree(out)  # only this build's files, so that `pip install dist/*.whl` is right
     run(BIN / "uv", "build", "--all-packages", "--out-dir", out, "--quiet")
-    for path in sorted(out.iterdir()):
-        print(path)
+    for path in sorted(out.glob("*")):
+        if path.name.endswith((".whl", ".tar.gz")):
+            print(path)
     return 0
 
 
