@@ -284,7 +284,8 @@ async def test_channels_are_listed_with_their_state(chat_server):
     _, token = await chat_server.agent(role="agent")
     status, body = await chat_server.api("GET", "/channels", token)
     assert body["items"] == [{"name": "chat", "type": "example", "plugin": "example", "enabled": True,
-                              "state": "running", "error": None, "last_error_at": None, "details": {}}]
+                              "state": "running", "error": None, "last_error_at": None, "next_start_at": None,
+                              "details": {}}]
 
 
 async def test_openapi_document_and_docs_page(chat_server):
