@@ -1,21 +1,27 @@
 #!/usr/bin/env python3
-"""One command to run Nexus, one to test it, on a machine that has only Python 3.11+.
+"""One command to run Nexus, one to test it, one to build it, on a machine that has only
+Python 3.11+.
 
     python3 dev.py serve [nexus serve options]   # install into .venv, then run Nexus
     python3 dev.py demo [nexus serve options]    # the same in demo mode: a web chat, a console, an admin
     python3 dev.py test [pytest options]         # install into .venv, then run the tests
+    python3 dev.py build [--out-dir DIR]         # wheels and sdists of the host and every plugin, in dist/
     python3 dev.py sync                          # only install
 
 It creates .venv, installs uv into it, and installs the host, the built-in channel plugins, the
-example plugin and the test tools exactly as uv.lock pins them. Only the standard library is
-used here.
+example plugin and the test tools exactly as uv.lock pins them. Packages it does not know (a
+plugin you installed into .venv yourself) are kept; to have it install your own plugins too,
+list them in `plugins.local`, one pip requirement a line (`-e ../nexus-sms`, a path to a
+wheel, a package name). Only the standard library is used here.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -30,7 +36,11 @@ UV_VERSION = "0.13.9"
 STAMP = VENV / ".nexus-sync"
 LOCKED = ["uv.lock", "pyproject.toml", "plugins/whatsapp/pyproject.toml", "plugins/telegram/pyproject.toml",
           "plugins/email/pyproject.toml", "plugins/webchat/pyproject.toml", "examples/channel-plugin/pyproject.toml"]
+#: The operator's own plugins, installed into .venv after every sync (not in git).
+LOCAL_PLUGINS = ROOT / "plugins.local"
 JS_TESTS = ROOT / "tests" / "js"
+DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 
 
 def say(message: str) -> None:
@@ -41,11 +51,32 @@ def run(*command: str | Path, **kwargs) -> None:
     subprocess.run([str(part) for part in command], check=True, cwd=ROOT, **kwargs)
 
 
+def run_in_foreground(command: list[str | Path], env: dict[str, str] | None = None) -> int:
+    """Run ``command`` until it exits. Ctrl+C reaches it through the terminal; this process
+    only waits, so it prints no traceback of its own."""
+    child = subprocess.Popen([str(part) for part in command], cwd=ROOT, env=env)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # after Popen: the child keeps the default
+    try:
+        return child.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def fingerprint() -> str:
     digest = hashlib.sha256(UV_VERSION.encode())
     for name in LOCKED:
         digest.update((ROOT / name).read_bytes())
+    if LOCAL_PLUGINS.exists():
+        digest.update(LOCAL_PLUGINS.read_bytes())
     return digest.hexdigest()
+
+
+def installed_plugins() -> dict[str, str]:
+    """The ``nexus`` entry points installed in .venv, by name, with their distribution."""
+    script = ("import json; from importlib.metadata import entry_points; "
+              "print(json.dumps({e.name: e.dist.name if e.dist else '?' for e in entry_points(group='nexus')}))")
+    result = subprocess.run([str(BIN / "python"), "-c", script], capture_output=True, text=True)
+    return json.loads(result.stdout) if result.returncode == 0 else {}
 
 
 def sync() -> None:
@@ -60,9 +91,18 @@ def sync() -> None:
     if not uv.exists() or UV_VERSION not in subprocess.run([uv, "--version"], capture_output=True, text=True).stdout:
         say(f"installing uv {UV_VERSION} into .venv")
         run(BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"uv=={UV_VERSION}")
+    before = installed_plugins()
     say("installing Nexus and its plugins as uv.lock pins them")
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(VENV)}
-    run(uv, "sync", "--frozen", "--all-packages", "--python", BIN / "python", env=env)
+    # --inexact: keep what uv.lock does not know, such as a plugin installed by hand.
+    run(uv, "sync", "--frozen", "--all-packages", "--inexact", "--python", BIN / "python", env=env)
+    if LOCAL_PLUGINS.exists():
+        say(f"installing the plugins listed in {LOCAL_PLUGINS.name}")
+        run(uv, "pip", "install", "--python", BIN / "python", "-r", LOCAL_PLUGINS)
+    gone = {name: dist for name, dist in before.items() if name not in installed_plugins()}
+    for name, dist in sorted(gone.items()):
+        say(f"warning: plugin {name!r} ({dist}) is no longer installed; list it in {LOCAL_PLUGINS.name} "
+            "to have it installed on every sync")
     STAMP.write_text(fingerprint())
 
 
@@ -90,15 +130,32 @@ def answers(url: str, default_port: int) -> bool:
 
 
 def check_services() -> None:
-    database = os.environ.get("NEXUS_TEST_DATABASE", "postgres://postgres@127.0.0.1:5432/test")
-    redis = os.environ.get("NEXUS_TEST_REDIS", "redis://127.0.0.1:6379/0")
-    missing = []
-    if database.startswith("postgres") and not answers(database, 5432):
-        missing.append(f"PostgreSQL at {database} (NEXUS_TEST_DATABASE)")
+    """Stop with one line naming what is missing, and how to run without it."""
+    database = os.environ.get("NEXUS_TEST_DATABASE", DEFAULT_DATABASE)
+    redis = os.environ.get("NEXUS_TEST_REDIS", DEFAULT_REDIS)
+    if database == "sqlite":
+        say("NEXUS_TEST_DATABASE=sqlite: running the tests that need no PostgreSQL, on SQLite"
+            + ("" if redis else " and the embedded Redis stand-in")
+            + "; the cross-process tests are left out")
+    elif database.startswith("postgres") and not answers(database, 5432):
+        sys.exit(f"dev.py: the tests need PostgreSQL at {database} (NEXUS_TEST_DATABASE): start it, point "
+                 "NEXUS_TEST_DATABASE at another, or run the SQLite-only tests: NEXUS_TEST_DATABASE=sqlite python3 dev.py test")
     if redis and not answers(redis, 6379):
-        missing.append(f"Redis at {redis} (NEXUS_TEST_REDIS)")
-    if missing:
-        sys.exit("dev.py: the tests need " + " and ".join(missing) + "; start them or point those variables elsewhere")
+        sys.exit(f"dev.py: the tests need Redis at {redis} (NEXUS_TEST_REDIS): start it, point NEXUS_TEST_REDIS at "
+                 "another, or set it empty for the embedded stand-in (with NEXUS_TEST_DATABASE=sqlite)")
+
+
+def build(args: list[str]) -> int:
+    """Wheels and sdists of every distribution in the workspace (the host, the built-in
+    plugins, the example plugin), in dist/ or ``--out-dir``."""
+    out = Path(args[args.index("--out-dir") + 1]) if "--out-dir" in args else ROOT / "dist"
+    if out == ROOT / "dist" and out.exists():
+        shutil.rmtree(out)  # only this build's files, so that `pip install dist/*.whl` is right
+    run(BIN / "uv", "build", "--all-packages", "--out-dir", out, "--quiet")
+    for path in sorted(out.glob("*")):
+        if path.name.endswith((".whl", ".tar.gz")):
+            print(path)
+    return 0
 
 
 def main(argv: list[str]) -> int:
@@ -108,18 +165,24 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "serve":
         sync()
-        return subprocess.call([str(BIN / "nexus"), "serve", *args], cwd=ROOT)
+        return run_in_foreground([BIN / "nexus", "serve", *args])
     if command == "demo":
         sync()
-        return subprocess.call([str(BIN / "nexus"), "serve", "--demo", *args], cwd=ROOT)
+        return run_in_foreground([BIN / "nexus", "serve", "--demo", *args])
     if command == "test":
         sync()
         js_dependencies()
         check_services()
-        return subprocess.call([str(BIN / "python"), "-m", "pytest", *args], cwd=ROOT)
+        return run_in_foreground([BIN / "python", "-m", "pytest", *args])
+    if command == "build":
+        sync()
+        return build(args)
     print(__doc__)
     return 0 if command in ("help", "-h", "--help") else 2
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:  # Ctrl+C while installing: stop quietly
+        sys.exit(130)

@@ -3,10 +3,11 @@
     hypercorn nexus.asgi:app
 
 Settings come from the environment (``NEXUS_CONFIG``, ``.env``, ``NEXUS_*``), as for the CLI.
-``nexus serve`` uses this module itself when it runs several worker processes.
+Run alone, it applies the migrations first when ``database.migrate_on_start`` is true, and
+otherwise refuses, in one line, to start on a database that lacks some. ``nexus serve`` uses
+this module itself when it runs several worker processes.
 """
 
-from nexus.app import create_app
-from nexus.server import options_from_environment
+from nexus.server import asgi_app
 
-app = create_app(options=options_from_environment()).asgi  # type: ignore[attr-defined]
+app = asgi_app()

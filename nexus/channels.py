@@ -10,6 +10,7 @@ import os
 import socket
 import uuid
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tortoise.exceptions import IntegrityError
@@ -28,10 +29,19 @@ if TYPE_CHECKING:
 logger = logging.getLogger("nexus.channels")
 
 RECEIVER_LOCK_TTL = 15.0
-RECEIVER_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+#: The waits before restarting a failed receiver, or trying again to start a channel whose
+#: start failed: growing with each failure in a row, then capped at the last.
+RETRY_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 #: A receiver that ran this long before failing is restarted with the shortest backoff.
 RECEIVER_HEALTHY_AFTER = 60.0
+#: A restarted receiver still running after this long clears the failure it was restarted for.
+RECEIVER_RECOVERED_AFTER = RECEIVER_LOCK_TTL / 3
 START_TIMEOUT = 30.0
+
+
+def retry_delay(failures: int) -> float:
+    """The wait after ``failures`` failures in a row (1 or more)."""
+    return RETRY_BACKOFF[min(failures, len(RETRY_BACKOFF)) - 1]
 
 
 def describe_error(exc: BaseException) -> str:
@@ -111,6 +121,14 @@ class ChannelRuntime:
         self.error: str | None = spec.problem
         self.receiver: asyncio.Task[None] | None = None
         self.receiving = False
+        #: Whether this process runs the channel's receiver once the channel runs.
+        self.runs_receiver = False
+        #: Starts that failed in a row, when the next try is, and the task that makes it.
+        self.failed_starts = 0
+        self.next_start_at: datetime | None = None
+        self.restarting: asyncio.Task[None] | None = None
+        #: The failure the receiver was last restarted for, while it is the channel's error.
+        self.receiver_error: str | None = None
         self.host = ChannelInstanceHost(self)
 
     @property
@@ -144,6 +162,8 @@ class ChannelRuntime:
             "enabled": self.spec.enabled,
             "state": self.state,
             "error": self.error,
+            "failed_starts": self.failed_starts,
+            "next_start_at": self.next_start_at.isoformat() if self.next_start_at else None,
             "receiving_here": self.receiving,
             "details": details,
         }
@@ -173,8 +193,11 @@ class ChannelRuntime:
             details=self.status()["details"],
         )
 
-    async def start(self) -> None:
+    async def start(self, *, receivers: bool = False) -> None:
+        """Start the instance (and, with ``receivers``, its receiver). A start that fails is
+        tried again with :data:`RETRY_BACKOFF` until it works or the channel stops."""
         spec = self.spec
+        self.runs_receiver = receivers
         if not spec.enabled:
             await self.set_state("disabled")
             return
@@ -182,30 +205,75 @@ class ChannelRuntime:
             await self.set_state("failed", spec.problem or "channel type unavailable")
             return
         await self.set_state("starting")
+        if await self._try_start():
+            self.start_receiver()
+        else:
+            self.restarting = asyncio.create_task(self._keep_trying(), name=f"start-{self.name}")
+
+    async def _try_start(self) -> bool:
+        """One try: True if the instance runs; otherwise the channel is failed until the next."""
+        assert self.spec.cls is not None and self.spec.config is not None
         try:
-            self.instance = spec.cls(spec.name, spec.config, self.host)
+            self.instance = self.spec.cls(self.spec.name, self.spec.config, self.host)
             await asyncio.wait_for(self.instance.start(), START_TIMEOUT)
         except Exception as exc:  # noqa: BLE001 - a plugin's failure is reported, not raised
+            self.failed_starts += 1
+            delay = retry_delay(self.failed_starts)
+            self.next_start_at = now() + timedelta(seconds=delay)
             await self.set_state("failed", f"failed to start: {describe_error(exc)}")
-            return
+            logger.info("channel %r: trying to start it again in %gs", self.name, delay)
+            return False
+        if self.failed_starts:
+            logger.info("channel %r started after %s failed start(s)", self.name, self.failed_starts)
+        self.failed_starts, self.next_start_at = 0, None
         await self.set_state("running", None)
+        return True
+
+    async def _keep_trying(self) -> None:
+        """Start a channel whose start failed again, at its ``next_start_at``, until it runs."""
+        while True:
+            assert self.next_start_at is not None
+            await asyncio.sleep(max(0.0, (self.next_start_at - now()).total_seconds()))
+            await self._stop_instance()  # stop() follows a failed start(), before the next try
+            try:
+                if await self._try_start():
+                    break
+            except Exception as exc:  # noqa: BLE001 - the database is away: the state waits
+                logger.warning("channel %r: cannot record its state: %s", self.name, describe_error(exc))
+                if self.state == "running":
+                    break
+                self.next_start_at = now() + timedelta(seconds=retry_delay(self.failed_starts))
+        self.restarting = None
+        self.start_receiver()
+
+    async def _stop_instance(self) -> None:
+        if self.instance is None:
+            return
+        try:
+            await asyncio.wait_for(self.instance.stop(), 10)
+        except Exception:  # noqa: BLE001
+            logger.exception("channel %r raised while stopping", self.name)
+        self.instance = None
 
     async def stop(self) -> None:
+        if self.restarting is not None:
+            self.restarting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.restarting
+            self.restarting = None
         if self.receiver is not None:
             self.receiver.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.receiver
             self.receiver = None
-        if self.instance is not None and self.state in ("running", "failed"):
-            try:
-                await asyncio.wait_for(self.instance.stop(), 10)
-            except Exception:  # noqa: BLE001
-                logger.exception("channel %r raised while stopping", self.name)
+        if self.state in ("running", "failed"):
+            await self._stop_instance()
         if self.state == "running":
             self.state = "stopped"
+        self.next_start_at = None
 
     def start_receiver(self) -> None:
-        if self.has_receiver and self.usable:
+        if self.runs_receiver and self.has_receiver and self.usable and self.receiver is None:
             self.receiver = asyncio.create_task(self._supervise(), name=f"receiver-{self.name}")
 
     async def _supervise(self) -> None:
@@ -228,7 +296,7 @@ class ChannelRuntime:
             started = asyncio.get_running_loop().time()
             run = asyncio.create_task(self.instance.run(), name=f"run-{self.name}")
             try:
-                lost = await self._hold(lock, run)
+                lost = await self._hold(lock, run, started)
                 if lost:
                     logger.warning("channel %r: lost the receiver lock; stopping here", self.name)
                     continue
@@ -238,8 +306,9 @@ class ChannelRuntime:
                 if asyncio.get_running_loop().time() - started > RECEIVER_HEALTHY_AFTER:
                     failures = 0  # it had been working: this failure starts a new series
                 failures += 1
-                delay = RECEIVER_BACKOFF[min(failures, len(RECEIVER_BACKOFF)) - 1]
-                self.set_error(f"receiver failed: {describe_error(exc)}; restarting in {delay:g}s")
+                delay = retry_delay(failures)
+                self.receiver_error = f"receiver failed: {describe_error(exc)}; restarting in {delay:g}s"
+                self.set_error(self.receiver_error)
                 await asyncio.sleep(delay)
             finally:
                 self.receiving = False
@@ -250,12 +319,19 @@ class ChannelRuntime:
                 with contextlib.suppress(Exception):
                     await lock.release()
 
-    async def _hold(self, lock: RedisLock, run: asyncio.Task[None]) -> bool:
-        """Renew the lock while ``run`` goes on. True if the lock was lost."""
+    async def _hold(self, lock: RedisLock, run: asyncio.Task[None], started: float) -> bool:
+        """Renew the lock while ``run`` (started at loop time ``started``) goes on. True if the
+        lock was lost."""
+        loop = asyncio.get_running_loop()
         while not run.done():
             done, _ = await asyncio.wait({run}, timeout=RECEIVER_LOCK_TTL / 3)
             if done:
                 break
+            if self.receiver_error and loop.time() - started >= RECEIVER_RECOVERED_AFTER:
+                if self.error == self.receiver_error:  # not what the plugin reported since
+                    logger.info("channel %r: the receiver works again", self.name)
+                    self.set_error(None)
+                self.receiver_error = None
             try:
                 if not await lock.renew():
                     return True
@@ -295,10 +371,7 @@ class ChannelManager:
         )
 
     async def start(self, *, receivers: bool) -> None:
-        await asyncio.gather(*(runtime.start() for runtime in self.runtimes.values()))
-        if receivers:
-            for runtime in self.runtimes.values():
-                runtime.start_receiver()
+        await asyncio.gather(*(runtime.start(receivers=receivers) for runtime in self.runtimes.values()))
 
     async def stop(self) -> None:
         await asyncio.gather(*(runtime.stop() for runtime in self.runtimes.values()))

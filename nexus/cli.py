@@ -1,6 +1,11 @@
 """The ``nexus`` command.
 
 Operators' mistakes end in one line naming the setting and the problem, never a traceback.
+
+Commands import what they use when they run, so that ``nexus --help`` or ``nexus agents list``
+stay fast: only ``serve``, ``worker``, ``config check`` and ``plugins list`` load the plugins
+(:func:`setup_of`); the others read the settings alone (:func:`settings_of`). A command added to
+a group (``plugins``, ``agents``, ``config``) follows the same rule.
 """
 
 from __future__ import annotations
@@ -14,17 +19,19 @@ import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from nexus import __version__
-from nexus.config import ConfigErrors, Settings, load_settings, mask_url
-from nexus.instances import Setup, prepare
+
+if TYPE_CHECKING:
+    from nexus.config import LoadedSettings, Settings
+    from nexus.instances import Setup
+    from nexus.plugins import PluginRegistry
 
 T = TypeVar("T")
-NOISY_LOGGERS = ("tortoise", "aiosqlite", "asyncio", "saq", "socketio", "engineio", "hypercorn.access", "asyncpg",
-                 "aerich", "aiogram.event", "mail.log")
+logger = logging.getLogger("nexus")
 
 
 class Fail(click.ClickException):
@@ -38,79 +45,58 @@ class Fail(click.ClickException):
         click.echo(f"nexus: {self.message}", err=True)
 
 
-class OneLine(logging.Filter):
-    """Drops the traceback of a library's warning, keeping its line and the error's text
-    (asyncpg logs every failed reconnect during a database restart with a full traceback)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.levelno < logging.ERROR and not record.name.startswith("nexus"):
-            error = record.exc_info[1]
-            record.msg = f"{record.getMessage()}: {error}"
-            record.args = ()
-            record.exc_info = None
-        return True
+# --- Settings and plugins, loaded when a command needs them --------------------------------
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", force=True)
-    for name in NOISY_LOGGERS:
-        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(OneLine())
+def _config_failed(ctx: click.Context, errors: Any) -> None:
+    for line in errors.lines():
+        click.echo(f"nexus: {line}", err=True)
+    ctx.exit(2)
 
 
-def load(ctx: click.Context, prepare_with: Callable[..., Setup] = prepare) -> Setup:
-    """Settings, plugins and channels; a bad configuration ends here with its lines."""
+def loaded_settings(ctx: click.Context) -> LoadedSettings:
+    """The validated settings (not the channels, which need the plugins); a bad configuration
+    ends here with its lines."""
+    from nexus.config import ConfigErrors, load_settings
+    from nexus.logs import setup_logging
+
+    obj = ctx.ensure_object(dict)
+    if "loaded" not in obj:
+        try:
+            obj["loaded"] = load_settings(obj.get("config"), env_file=obj.get("env_file"))
+        except ConfigErrors as exc:
+            _config_failed(ctx, exc)
+        setup_logging(obj.get("log_level") or obj["loaded"].settings.logging.level)
+    return obj["loaded"]
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    return loaded_settings(ctx).settings
+
+
+def setup_of(ctx: click.Context, prepare_with: Callable[[LoadedSettings], Setup] | None = None) -> Setup:
+    """Settings, plugins and channels; a bad configuration ends here with its lines.
+    ``prepare_with`` replaces :func:`nexus.instances.prepare` (demo mode adds its channel)."""
+    from nexus.config import ConfigErrors
+    from nexus.instances import prepare
+
     obj = ctx.ensure_object(dict)
     if "setup" not in obj:
         try:
-            loaded = load_settings(obj.get("config"), env_file=obj.get("env_file"))
-            obj["setup"] = prepare_with(loaded)
+            obj["setup"] = (prepare_with or prepare)(loaded_settings(ctx))
         except ConfigErrors as exc:
-            for line in exc.lines():
-                click.echo(f"nexus: {line}", err=True)
-            ctx.exit(2)
-        setup_logging(obj.get("log_level") or obj["setup"].settings.logging.level)
+            _config_failed(ctx, exc)
     return obj["setup"]
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
+    """Run ``coro``; a :class:`nexus.startup.StartupError` becomes the command's one line."""
+    from nexus.startup import StartupError
 
-
-@contextlib.asynccontextmanager
-async def database(settings: Settings, *, migrate: bool | None = None) -> AsyncIterator[None]:
-    """Open the database for a command, migrating it first if configured to."""
-    from nexus.db import close_database, open_database
-    from nexus.db.migrations import apply_migrations
-
-    url = settings.database_url
     try:
-        if settings.database.migrate_on_start if migrate is None else migrate:
-            await apply_migrations(url)
-        ctx = await open_database(url)
-    except Exception as exc:  # noqa: BLE001 - reported as one line
-        raise Fail(f"database.url: cannot use {mask_url(url)}: {exc}") from None
-    try:
-        yield
-    finally:
-        await close_database(ctx)
-
-
-async def preflight(settings: Settings) -> None:
-    """Fail early, in one line, when the database or Redis cannot be reached."""
-    from nexus.redis_backend import connect_redis
-
-    async with database(settings, migrate=False):
-        pass
-    if settings.redis.url:
-        client = connect_redis(settings)
-        try:
-            await asyncio.wait_for(client.ping(), 5)
-        except Exception as exc:  # noqa: BLE001
-            raise Fail(f"redis.url: cannot reach {mask_url(settings.redis.url)}: {exc or type(exc).__name__}") from None
-        finally:
-            await client.aclose()
+        return asyncio.run(coro)
+    except StartupError as exc:
+        raise Fail(str(exc)) from None
 
 
 def async_command(func: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
@@ -119,6 +105,28 @@ def async_command(func: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., 
         return run(func(*args, **kwargs))
 
     return wrapper
+
+
+@contextlib.asynccontextmanager
+async def database(settings: Settings, *, migrate: bool | None = None) -> AsyncIterator[None]:
+    """Open the database for a command, migrating it first if configured to (or refusing,
+    in one line, a database that lacks migrations)."""
+    from nexus.config import mask_url
+    from nexus.db import close_database, open_database
+    from nexus.startup import check_database
+
+    await check_database(settings, migrate=settings.database.migrate_on_start if migrate is None else migrate)
+    try:
+        ctx = await open_database(settings.database_url)
+    except Exception as exc:  # noqa: BLE001 - reported as one line
+        raise Fail(f"database.url: cannot use {mask_url(settings.database_url)}: {exc}") from None
+    try:
+        yield
+    finally:
+        await close_database(ctx)
+
+
+# --- The command group ---------------------------------------------------------------------
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -150,39 +158,37 @@ def main(ctx: click.Context, config: str | None, env_file: str | None, log_level
 def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, worker_class: str | None,
           no_delivery_worker: bool, no_receivers: bool, no_migrate: bool, demo: bool) -> None:
     """Run the API, Socket.IO, the channels' receivers and a delivery worker."""
-    from nexus.db.migrations import apply_migrations
-    from nexus.demo import Demo
     from nexus.runtime import Options
     from nexus.server import serve as run_server
+    from nexus.startup import check_database, check_redis
 
-    demo_mode = Demo() if demo else None
-    setup = load(ctx, demo_mode.setup) if demo_mode else load(ctx)
+    demo_mode = None
+    if demo:
+        from nexus.demo import Demo
+
+        demo_mode = Demo()
+    setup = setup_of(ctx, demo_mode.setup if demo_mode else None)
     server = setup.settings.server
     host, port = host or server.host, port or server.port
     workers, worker_class = workers or server.workers, worker_class or server.worker_class
     if workers > 1 and setup.settings.embedded_redis:
         raise Fail("config error: server.workers: several processes need a shared Redis; set REDIS_URL", 2)
     for warning in setup.warnings:
-        logging.getLogger("nexus").warning(warning)
-    log = logging.getLogger("nexus")
-    log.info("Nexus %s on http://%s:%s with %s process(es), %s loop", __version__, host, port, workers, worker_class)
-    if setup.settings.database.migrate_on_start and not no_migrate:
-        try:
-            applied = run(apply_migrations(setup.settings.database_url))
-        except Fail:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            raise Fail(f"database.url: cannot migrate {mask_url(setup.settings.database_url)}: {exc}") from None
-        if applied:
-            log.info("applied migrations: %s", ", ".join(applied))
-    run(preflight(setup.settings))
+        logger.warning(warning)
+    logger.info("starting Nexus %s: %s process(es), %s loop", __version__, workers, worker_class)
+    applied = run(check_database(setup.settings, migrate=setup.settings.database.migrate_on_start and not no_migrate))
+    if applied:
+        logger.info("applied migrations: %s", ", ".join(applied))
+    run(check_redis(setup.settings))
     if demo_mode:
         run(announce_demo(setup, demo_mode, host, port))
     options = Options(role="api", delivery_worker=not no_delivery_worker, receivers=not no_receivers)
     try:
-        code = run_server(setup, host=host, port=port, workers=workers, worker_class=worker_class, options=options)
+        code = run_server(setup, host=host, port=port, workers=workers, worker_class=worker_class, options=options,
+                          log_level=ctx.obj.get("log_level"))
     except OSError as exc:
         raise Fail(f"server.port: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    logger.info("Nexus stopped")
     ctx.exit(code)
 
 
@@ -203,13 +209,17 @@ async def announce_demo(setup: Setup, demo: Any, host: str, port: int) -> None:
 def worker(ctx: click.Context, worker_class: str | None) -> None:
     """Deliver replies only; run any number of these beside `nexus serve`."""
     from nexus.server import run_worker
+    from nexus.startup import check_database, check_redis
 
-    setup = load(ctx)
+    setup = setup_of(ctx)
     if setup.settings.embedded_redis:
         raise Fail("config error: redis.url: a separate worker needs a shared Redis; set REDIS_URL "
                    "(nexus serve delivers in-process without it)", 2)
-    run(preflight(setup.settings))
-    ctx.exit(run_worker(setup, worker_class or setup.settings.server.worker_class))
+    run(check_database(setup.settings, migrate=False))
+    run(check_redis(setup.settings))
+    code = run_worker(setup, worker_class or setup.settings.server.worker_class)
+    logger.info("worker stopped")
+    ctx.exit(code)
 
 
 # --- migrate -------------------------------------------------------------------------------
@@ -220,16 +230,16 @@ def worker(ctx: click.Context, worker_class: str | None) -> None:
 @click.pass_context
 def migrate(ctx: click.Context, check: bool) -> None:
     """Apply the database migrations."""
+    from nexus.config import mask_url
     from nexus.db.migrations import apply_migrations, pending_migrations
 
-    settings = load(ctx).settings
-    url = settings.database_url
+    url = settings_of(ctx).database_url
     try:
         if check:
-            pending = run(pending_migrations(url))
+            pending = asyncio.run(pending_migrations(url))
             click.echo("pending: " + ", ".join(pending) if pending else "the database is up to date")
             ctx.exit(1 if pending else 0)
-        applied = run(apply_migrations(url))
+        applied = asyncio.run(apply_migrations(url))
     except (click.exceptions.Exit, Fail):
         raise
     except Exception as exc:  # noqa: BLE001
@@ -245,15 +255,19 @@ def agents() -> None:
     """Manage agents and their API tokens."""
 
 
-def read_password(password_stdin: bool) -> str | None:
+def read_password(password_stdin: bool) -> str:
+    """The new password: from standard input, or asked twice on the terminal."""
     if password_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    if sys.stdin.isatty():
-        first = getpass.getpass("Password (empty for none): ")
-        if first and getpass.getpass("Again: ") != first:
-            raise Fail("the passwords differ")
-        return first or None
-    return None
+        password = sys.stdin.readline().rstrip("\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if password and getpass.getpass("Again: ") != password:
+            raise Fail("password: the passwords differ")
+    else:
+        raise Fail("password: there is no terminal to ask for it; pipe it in with --password-stdin")
+    if not password:
+        raise Fail("password: no password given")
+    return password
 
 
 @agents.command("create")
@@ -261,17 +275,27 @@ def read_password(password_stdin: bool) -> str | None:
 @click.option("--name", required=True)
 @click.option("--role", type=click.Choice(["admin", "agent"]), default="agent", show_default=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--no-password", is_flag=True, help="No password: the agent signs in with API tokens only.")
 @click.option("--token", "with_token", is_flag=True, help="Also print a new API token for the agent.")
 @click.pass_context
 @async_command
-async def agents_create(ctx: click.Context, email: str, name: str, role: str, password_stdin: bool, with_token: bool) -> None:
-    """Create an agent (prompts for a password on a terminal)."""
-    from nexus.accounts import AccountError, Accounts
+async def agents_create(ctx: click.Context, email: str, name: str, role: str, password_stdin: bool,
+                        no_password: bool, with_token: bool) -> None:
+    """Create an agent (asks for a password on a terminal)."""
+    from nexus.accounts import EMAIL, AccountError, Accounts
+    from nexus.db import models
 
-    setup = load(ctx)
-    password = read_password(password_stdin)
-    async with database(setup.settings):
-        accounts = Accounts(setup.settings.auth.token_ttl)
+    if password_stdin and no_password:
+        raise Fail("password: --password-stdin and --no-password exclude each other")
+    email = email.strip().lower()
+    if not EMAIL.match(email):
+        raise Fail(f"email: {email!r} is not an email address")
+    settings = settings_of(ctx)
+    async with database(settings):
+        if await models.Agent.exists(email=email):
+            raise Fail(f"email: an agent with email {email!r} exists")
+        password = None if no_password else read_password(password_stdin)
+        accounts = Accounts(settings.auth.token_ttl)
         try:
             agent = await accounts.create_agent(email=email, name=name, role=role, password=password)
         except AccountError as exc:
@@ -289,8 +313,7 @@ async def agents_list(ctx: click.Context) -> None:
     """List agents."""
     from nexus.db import models
 
-    setup = load(ctx)
-    async with database(setup.settings):
+    async with database(settings_of(ctx)):
         for agent in await models.Agent.all().order_by("id"):
             state = "active" if agent.is_active else "inactive"
             click.echo(f"{agent.id}\t{agent.email}\t{agent.name}\t{agent.role}\t{state}")
@@ -307,12 +330,12 @@ async def agents_token(ctx: click.Context, email: str, name: str, ttl_days: floa
     from nexus.accounts import Accounts
     from nexus.db import models
 
-    setup = load(ctx)
-    async with database(setup.settings):
+    settings = settings_of(ctx)
+    async with database(settings):
         agent = await models.Agent.get_or_none(email=email.strip().lower(), is_active=True)
         if agent is None:
             raise Fail(f"there is no active agent with email {email!r}")
-        issued = await Accounts(setup.settings.auth.token_ttl).issue_token(agent, name, ttl=ttl_days * 86400)
+        issued = await Accounts(settings.auth.token_ttl).issue_token(agent, name, ttl=ttl_days * 86400)
         click.echo(issued.token)
 
 
@@ -326,16 +349,14 @@ async def agents_set_password(ctx: click.Context, email: str, password_stdin: bo
     from nexus.accounts import AccountError, Accounts
     from nexus.db import models
 
-    setup = load(ctx)
-    password = read_password(password_stdin)
-    if not password:
-        raise Fail("password: no password given")
-    async with database(setup.settings):
+    settings = settings_of(ctx)
+    async with database(settings):
         agent = await models.Agent.get_or_none(email=email.strip().lower())
         if agent is None:
             raise Fail(f"there is no agent with email {email!r}")
+        password = read_password(password_stdin)
         try:
-            await Accounts(setup.settings.auth.token_ttl).set_password(agent, password)
+            await Accounts(settings.auth.token_ttl).set_password(agent, password)
         except AccountError as exc:
             raise Fail(f"password: {exc.message}") from None
         click.echo(f"password set for {agent.email}")
@@ -349,16 +370,39 @@ def plugins() -> None:
     """Inspect plugins, or scaffold a new one."""
 
 
+def plugins_for_listing(ctx: click.Context) -> PluginRegistry:
+    """The plugins as the configuration enables them; when the configuration is invalid, as
+    installed, after a warning naming what is wrong (an author needs the list most then)."""
+    from nexus.config import ConfigErrors, load_settings
+    from nexus.instances import prepare
+    from nexus.plugins import discover_plugins
+
+    obj = ctx.ensure_object(dict)
+    settings = None
+    try:
+        loaded = load_settings(obj.get("config"), env_file=obj.get("env_file"))
+        settings = loaded.settings
+        return prepare(loaded).registry
+    except ConfigErrors as exc:
+        for line in exc.lines():
+            click.echo(f"nexus: warning: {line}", err=True)
+        click.echo("nexus: warning: the configuration is invalid; listing the installed plugins without it", err=True)
+    registry = discover_plugins(blocked=settings.plugins.blocked if settings else ())
+    if settings is not None:
+        registry.activate(name for name in settings.plugins.enabled if name in registry.plugins)
+    return registry
+
+
 @plugins.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def plugins_list(ctx: click.Context, as_json: bool) -> None:
     """Installed plugins: enabled, installed (not enabled), blocked or failed."""
-    setup = load(ctx)
+    registry = plugins_for_listing(ctx)
     rows = [
         {"name": info.name, "state": info.state, "version": info.version, "distribution": info.distribution,
          "channel_types": info.channel_types, "error": info.error}
-        for info in sorted(setup.registry.plugins.values(), key=lambda i: i.name)
+        for info in sorted(registry.plugins.values(), key=lambda i: i.name)
     ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -402,7 +446,7 @@ def config_check(ctx: click.Context) -> None:
     """Validate the configuration and print the effective settings, secrets masked."""
     from nexus.describe import effective_settings
 
-    setup = load(ctx)
+    setup = setup_of(ctx)
     source = setup.raw.config_path or "no file (defaults and environment)"
     click.echo(f"configuration OK ({source})")
     for warning in setup.warnings:

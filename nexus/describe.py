@@ -7,16 +7,34 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
-from nexus.config import mask_url
+from nexus.config import mask_url, parse_duration
 from nexus.instances import Setup
 
 SECRET_MARK = "********"
+_UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+
+
+class Duration(float):
+    """Seconds, shown as the settings are written: ``7d``, ``15m``, ``90s``, ``0.5s``."""
+
+    def __str__(self) -> str:
+        for unit, seconds in _UNITS:
+            if self and self % seconds == 0:
+                return f"{int(self // seconds)}{unit}"
+        return f"{float(self):g}s"
+
+
+def _is_duration(model: type[BaseModel], name: str) -> bool:
+    return any(getattr(meta, "func", None) is parse_duration for meta in model.model_fields[name].metadata)
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
     if isinstance(value, BaseModel):
         for name in type(value).model_fields:
-            _flatten(f"{prefix}.{name}" if prefix else name, getattr(value, name), out)
+            child = getattr(value, name)
+            if isinstance(child, float) and _is_duration(type(value), name):
+                child = Duration(child)
+            _flatten(f"{prefix}.{name}" if prefix else name, child, out)
     else:
         out[prefix] = value
 
@@ -44,6 +62,7 @@ def effective_settings(setup: Setup) -> list[str]:
         if name != "channels":
             _flatten(name, getattr(settings, name), values)
     values["database.url"] = settings.database_url
+    values["storage.path"] = settings.storage_path
     for name, spec in sorted(setup.channels.items()):
         prefix = f"channels.{name}"
         values[f"{prefix}.type"] = spec.type_name

@@ -172,7 +172,8 @@ def _channel_spec(
                                problem=f"channel type {type_name!r} is unavailable: {reasons}")
         known = ", ".join(sorted(registry.channel_types)) or "none installed"
         errors.append(ConfigError(
-            f"{prefix}.type", f"unknown channel type {type_name!r} (available: {known})",
+            f"{prefix}.type", f"unknown channel type {type_name!r}: no installed plugin provides it (available: {known}); "
+                              "install its plugin's package, or reinstall it if it was removed (`nexus plugins list`)",
             raw.source_of(f"{prefix}.type"),
         ))
         return None

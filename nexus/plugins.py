@@ -1,9 +1,11 @@
 """Plugin discovery and hook calls.
 
 Everything installed is found through one entry-point group, ``nexus``: the built-in channels
-load exactly like a third party's plugin. Loading is isolated per entry point, so one broken
+load exactly like a third party's plugin. Finding reads the distributions' metadata and imports
+nothing (:func:`find_plugins`), so commands that run no channel stay fast; loading imports the
+plugins (:meth:`PluginRegistry.load`). Loading is isolated per entry point, so one broken
 plugin is reported by name and the others load. Installing is not enabling: which plugins are
-activated is decided by :mod:`nexus.channels` from the configuration.
+activated is decided by :mod:`nexus.instances` from the configuration.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class PluginInfo:
     error: str | None = None
     channel_types: list[str] = field(default_factory=list)
     object: Any = None
+    entry_point: EntryPoint | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,31 @@ class PluginRegistry:
     def failed(self) -> dict[str, PluginInfo]:
         return {name: info for name, info in self.plugins.items() if info.state == "failed"}
 
+    def load(self, blocked: Iterable[str] = (), extra: Mapping[str, Any] | None = None) -> None:
+        """Import and register the plugins found, except the ``blocked`` ones, then the
+        ``extra`` plugin objects (by name, as if installed), and collect their channel types."""
+        blocked = set(blocked)
+        for info in self.plugins.values():
+            if info.name in blocked:
+                info.state = "blocked"
+                self.pm.set_blocked(info.name)
+                continue
+            assert info.entry_point is not None
+            try:
+                info.object = info.entry_point.load()
+            except Exception as exc:  # noqa: BLE001 - any import error is the plugin's, not ours
+                _fail(info, f"failed to import {info.module}: {_describe_error(exc)}")
+                continue
+            _register(self, info)
+        for name, obj in (extra or {}).items():
+            info = PluginInfo(name=name, module=getattr(obj, "__name__", repr(obj)), object=obj)
+            self.plugins[name] = info
+            if name in blocked:
+                info.state = "blocked"
+                continue
+            _register(self, info)
+        _collect_channel_types(self)
+
     def activate(self, names: Iterable[str]) -> None:
         """Keep only ``names`` registered for hook calls; the rest stay installed."""
         wanted = set(names)
@@ -79,42 +107,27 @@ def _describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
+def find_plugins(group: str = ENTRY_POINT_GROUP) -> PluginRegistry:
+    """The installed plugins of ``group``, from their distributions' metadata: none is imported
+    (each is ``installed`` until :meth:`PluginRegistry.load`)."""
+    registry = PluginRegistry()
+    for ep in sorted(entry_points(group=group), key=lambda ep: ep.name):
+        if ep.name not in registry.plugins:  # the same distribution may be visible twice on sys.path
+            registry.plugins[ep.name] = _info_from_entry_point(ep)
+    return registry
+
+
 def discover_plugins(
     blocked: Iterable[str] = (),
     extra: Mapping[str, Any] | None = None,
     group: str = ENTRY_POINT_GROUP,
 ) -> PluginRegistry:
-    """Load every installed plugin of ``group``, except the ``blocked`` ones.
+    """Find and load every installed plugin of ``group``, except the ``blocked`` ones.
 
     :param extra: plugin objects by name, registered as if installed (for tests and embedding).
     """
-    registry = PluginRegistry()
-    blocked = set(blocked)
-    seen: set[str] = set()
-    for ep in sorted(entry_points(group=group), key=lambda ep: ep.name):
-        if ep.name in seen:
-            continue  # the same distribution visible twice on sys.path
-        seen.add(ep.name)
-        info = _info_from_entry_point(ep)
-        registry.plugins[ep.name] = info
-        if ep.name in blocked:
-            info.state = "blocked"
-            registry.pm.set_blocked(ep.name)
-            continue
-        try:
-            info.object = ep.load()
-        except Exception as exc:  # noqa: BLE001 - any import error is the plugin's, not ours
-            _fail(info, f"failed to import {ep.value}: {_describe_error(exc)}")
-            continue
-        _register(registry, info)
-    for name, obj in (extra or {}).items():
-        info = PluginInfo(name=name, module=getattr(obj, "__name__", repr(obj)), object=obj)
-        registry.plugins[name] = info
-        if name in blocked:
-            info.state = "blocked"
-            continue
-        _register(registry, info)
-    _collect_channel_types(registry)
+    registry = find_plugins(group)
+    registry.load(blocked, extra)
     return registry
 
 
@@ -125,6 +138,7 @@ def _info_from_entry_point(ep: EntryPoint) -> PluginInfo:
         module=ep.value,
         distribution=dist.metadata["Name"] if dist is not None else None,
         version=dist.version if dist is not None else None,
+        entry_point=ep,
     )
 
 

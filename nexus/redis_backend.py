@@ -8,9 +8,13 @@ worker`` refuse to run on it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 import redis.asyncio as aioredis
+from saq.job import Job
+from saq.queue.redis import RedisQueue
 
 from nexus.config import Settings, mask_url
 
@@ -29,6 +33,65 @@ def describe_redis(settings: Settings) -> str:
     if settings.redis.url:
         return f"Redis at {mask_url(settings.redis.url)}"
     return "the embedded in-process Redis stand-in (for trying Nexus, not for production)"
+
+
+class EmbeddedRedisQueue(RedisQueue):
+    """SAQ's Redis queue on the embedded stand-in.
+
+    Two things differ from a real Redis. The stand-in has no INFO command, so the version SAQ
+    asks for is stated. And its BLMOVE answers at once instead of blocking, so SAQ's worker,
+    which relies on that command to wait for work, would ask again and again and keep a CPU
+    core busy while idle. The stand-in serves this one process, so every job reaches its queue
+    through this object: :meth:`enqueue`, :meth:`retry` and :meth:`schedule` wake the
+    dequeuers, which otherwise sleep. They also look again every :attr:`RECHECK` seconds,
+    which bounds the wait for a job pushed by another queue object on the same stand-in.
+    """
+
+    RECHECK = 1.0
+
+    def __init__(self, redis: aioredis.Redis, **kwargs: Any) -> None:
+        super().__init__(redis, **kwargs)
+        self.job_pushed = asyncio.Event()
+
+    async def version(self) -> tuple[int, ...]:
+        return (7, 2, 0)
+
+    def wake_dequeuers(self) -> None:
+        """Tell every waiting :meth:`dequeue` that a job may be waiting."""
+        pushed, self.job_pushed = self.job_pushed, asyncio.Event()
+        pushed.set()
+
+    async def enqueue(self, job_or_func: str | Job, **kwargs: Any) -> Job | None:
+        job = await super().enqueue(job_or_func, **kwargs)
+        if job is not None:
+            self.wake_dequeuers()
+        return job
+
+    async def retry(self, job: Job, error: str | None) -> None:
+        await super().retry(job, error)
+        self.wake_dequeuers()
+
+    async def schedule(self, lock: int = 1) -> list[str]:
+        scheduled = await super().schedule(lock)
+        if scheduled:
+            self.wake_dequeuers()
+        return scheduled
+
+    async def dequeue(self, timeout: float = 0.0, poll_interval: float = 0.0) -> Job | None:
+        """The next job, waiting up to ``timeout`` seconds for one (0: for as long as it takes)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout if timeout else None
+        while True:
+            pushed = self.job_pushed  # taken before looking, so a push while looking wakes us
+            # A moment, not 0 (forever): should the stand-in ever block, this loop still runs.
+            job = await super().dequeue(timeout=0.001, poll_interval=poll_interval)
+            if job is not None:
+                return job
+            wait = self.RECHECK if deadline is None else min(self.RECHECK, deadline - loop.time())
+            if wait <= 0:
+                return None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(pushed.wait(), wait)
 
 
 class RedisLock:

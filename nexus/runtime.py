@@ -49,6 +49,9 @@ class Options:
     role: Role = "api"
     delivery_worker: bool = True
     receivers: bool = True
+    #: Where this process serves (``http://host:port``), said once it is ready; None when the
+    #: ASGI server that runs the app binds the address itself.
+    url: str | None = None
 
 
 class PluginAPI:
@@ -137,13 +140,21 @@ class Nexus:
         if self.options.delivery_worker:
             await self.delivery.start_worker()
         self.started = True
-        for status in self.channels.status():
+        for runtime in self.channels.runtimes.values():
+            status = runtime.status()
             logger.info("channel %s (%s): %s%s", status["name"], status["type"], status["state"],
                         f": {status['error']}" if status["error"] else "")
+            if runtime.spec.enabled and runtime.host.webhook_url:
+                logger.info("channel %s: the provider posts webhooks to %s", runtime.name, runtime.host.webhook_url)
+        if self.options.url:
+            from nexus import __version__
+
+            logger.info("Nexus %s ready on %s", __version__, self.options.url)
 
     async def stop(self) -> None:
         grace = self.settings.server.graceful_timeout
-        if self.options.delivery_worker and hasattr(self, "delivery"):
+        if self.options.delivery_worker and hasattr(self, "delivery") and self.delivery.worker is not None:
+            logger.info("stopping the delivery worker: in-flight sends have %gs to finish", grace)
             await self.delivery.stop_worker(grace)
         for task in self._loops:
             task.cancel()
@@ -152,6 +163,8 @@ class Nexus:
                 await task
         self._loops = []
         await self.inbox.stop()
+        if self.channels.runtimes:
+            logger.info("stopping %s channel(s)", len(self.channels.runtimes))
         await self.channels.stop()
         if self.started:
             await self.call_hook("nexus_shutdown")
@@ -168,6 +181,8 @@ class Nexus:
         if self.db is not None:
             await close_database(self.db)
             self.db = None
+        if self.started:
+            logger.info("stopped: database and queue connections closed")
         self.started = False
 
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str | None = None) -> asyncio.Task[Any]:
@@ -197,7 +212,11 @@ class Nexus:
         def failed(plugin: str, exc: BaseException) -> None:
             self.plugin_errors[plugin] = {"hook": name, "error": describe_error(exc), "at": now().isoformat()}
 
-        return await call_hook(self.registry, name, on_error=failed, nexus=self.api, **kwargs)
+        results = await call_hook(self.registry, name, on_error=failed, nexus=self.api, **kwargs)
+        for plugin, _ in results:  # a hook that works again clears the error it reported
+            if self.plugin_errors.get(plugin, {}).get("hook") == name:
+                del self.plugin_errors[plugin]
+        return results
 
     # --- Health ------------------------------------------------------------------------
 

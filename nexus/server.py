@@ -9,14 +9,19 @@ import logging
 import os
 import signal
 import socket
+import sys
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
-from hypercorn.config import Config
-
-from nexus.config import Settings
-from nexus.instances import Setup
+from nexus.config import ConfigErrors, Settings, load_settings
 from nexus.runtime import Options
+from nexus.startup import StartupError, check_database
+
+if TYPE_CHECKING:
+    from hypercorn.config import Config
+
+    from nexus.instances import Setup
 
 logger = logging.getLogger("nexus.server")
 
@@ -24,16 +29,20 @@ logger = logging.getLogger("nexus.server")
 OPTIONS_ENV = "NEXUS_SERVE_OPTIONS"
 
 
-def options_from_environment() -> Options:
+def options_from_environment() -> tuple[Options, str | None]:
+    """The options ``nexus serve`` handed to this worker process, and its log level."""
     raw = os.environ.get(OPTIONS_ENV)
     if not raw:
-        return Options()
+        return Options(), None
     values = json.loads(raw)
-    return Options(role="api", delivery_worker=bool(values.get("delivery_worker", True)),
-                   receivers=bool(values.get("receivers", True)))
+    options = Options(role="api", delivery_worker=bool(values.get("delivery_worker", True)),
+                      receivers=bool(values.get("receivers", True)), url=values.get("url"))
+    return options, values.get("log_level")
 
 
 def hypercorn_config(settings: Settings, host: str, port: int, workers: int, worker_class: str) -> Config:
+    from hypercorn.config import Config
+
     config = Config()
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     config.workers = workers
@@ -44,6 +53,10 @@ def hypercorn_config(settings: Settings, host: str, port: int, workers: int, wor
     config.keep_alive_timeout = 75
     config.loglevel = settings.logging.level
     return config
+
+
+def base_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def run_loop(main: Callable[[], Any], worker_class: str) -> Any:
@@ -62,32 +75,81 @@ def check_bind(host: str, port: int) -> None:
         sock.bind((host, port))
 
 
-def serve(setup: Setup, *, host: str, port: int, workers: int, worker_class: str, options: Options) -> int:
-    """Serve until SIGINT or SIGTERM; returns the exit code."""
-    check_bind(host, port)
+def asgi_app() -> Any:
+    """The ASGI app of ``hypercorn nexus.asgi:app``, configured from the environment as the CLI
+    is. Alone, it first applies migrations (``database.migrate_on_start``) or refuses to start
+    on an unmigrated database; under ``nexus serve``, which did that, it only builds the app.
+    A configuration or database problem ends the process with one line, never a traceback."""
+    from nexus.app import create_app
+    from nexus.instances import prepare
+    from nexus.logs import setup_logging
+
+    options, log_level = options_from_environment()
+    try:
+        setup = prepare(load_settings())
+    except ConfigErrors as exc:
+        sys.exit("\n".join(f"nexus: {line}" for line in exc.lines()))
+    setup_logging(log_level or setup.settings.logging.level)
+    if OPTIONS_ENV not in os.environ:
+        try:
+            applied = asyncio.run(check_database(setup.settings, migrate=setup.settings.database.migrate_on_start))
+        except StartupError as exc:
+            sys.exit(f"nexus: {exc}")
+        if applied:
+            logger.info("applied migrations: %s", ", ".join(applied))
+    return create_app(setup, options=options).asgi  # type: ignore[attr-defined]
+
+
+# --- Serving --------------------------------------------------------------------------------
+
+
+def stop_on_signals(stop: asyncio.Event, what: str) -> None:
+    """SIGINT and SIGTERM set ``stop``, saying so."""
+    loop = asyncio.get_running_loop()
+
+    def stopping(signum: int) -> None:
+        if not stop.is_set():
+            logger.info("%s received: stopping %s", signal.Signals(signum).name, what)
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping, signum)
+
+
+def serve(setup: Setup, *, host: str, port: int, workers: int, worker_class: str, options: Options,
+          log_level: str | None = None) -> int:
+    """Serve until SIGINT or SIGTERM; returns the exit code. Raises OSError when the address
+    cannot be listened on."""
     config = hypercorn_config(setup.settings, host, port, workers, worker_class)
+    options = replace(options, url=base_url(host, port))
     if workers > 1:
         from hypercorn.run import run
 
-        os.environ[OPTIONS_ENV] = json.dumps({"delivery_worker": options.delivery_worker, "receivers": options.receivers})
+        check_bind(host, port)
+        os.environ[OPTIONS_ENV] = json.dumps({"delivery_worker": options.delivery_worker, "receivers": options.receivers,
+                                              "url": options.url, "log_level": log_level})
         config.application_path = "nexus.asgi:app"
+        logger.info("starting %s processes", workers)
         return run(config)
 
-    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.asyncio.run import worker_serve
+    from hypercorn.utils import wrap_app
 
     from nexus.app import create_app
+
+    # Bound before the app starts, so that "ready on http://..." is only said of a bound port.
+    sockets = config.create_sockets()
 
     async def main() -> None:
         app = create_app(setup, options=options)
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+        stop_on_signals(stop, f"(in-flight work has {setup.settings.server.graceful_timeout:g}s to finish)")
         try:
-            await hypercorn_serve(app.asgi, config, shutdown_trigger=stop.wait)  # type: ignore[attr-defined]
+            await worker_serve(wrap_app(app.asgi, config.wsgi_max_body_size, "asgi"), config,  # type: ignore[attr-defined]
+                               sockets=sockets, shutdown_trigger=stop.wait)
         finally:
             nexus = app.extensions["nexus"]
-            if nexus.started:  # the server failed after start-up (say, binding): close what opened
+            if nexus.started:  # the server failed after start-up: close what opened
                 await nexus.stop()
 
     run_loop(main, worker_class)
@@ -101,9 +163,7 @@ def run_worker(setup: Setup, worker_class: str = "asyncio") -> int:
     async def main() -> None:
         nexus = Nexus(setup, Options(role="worker", delivery_worker=True, receivers=False))
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+        stop_on_signals(stop, "after in-flight sends")
         await nexus.start()
         logger.info("worker ready; SIGTERM stops it after in-flight sends")
         try:

@@ -286,8 +286,8 @@ async def test_channels_are_listed_with_their_state(chat_server):
     _, token = await chat_server.agent(role="agent")
     status, body = await chat_server.api("GET", "/channels", token)
     assert body["items"] == [{"name": "chat", "type": "example", "plugin": "example", "enabled": True,
-                              "state": "running", "error": None, "last_error_at": None, "details": {},
-                              "description": "Example Chat (a sample JSON chat API)",
+                              "state": "running", "error": None, "last_error_at": None, "next_start_at": None,
+                              "details": {}, "description": "Example Chat (a sample JSON chat API)",
                               "capabilities": to_json(ExampleChannel.capabilities)}]
 
 

@@ -86,7 +86,8 @@ def test_lists_from_the_environment(tmp_path, monkeypatch):
         ("[server]\npublic_url = 'example.com'\n", {}, "server.public_url: malformed URL 'example.com': expected https://host[:port][/path] (from {config})"),
         ("[tickets]\nreopen_window = 'a week'\n", {}, "tickets.reopen_window: must be a duration such as 30, '15m', '12h' or '7d', not 'a week' (from {config})"),
         ("[plugins]\nenabled = ['telegrm']\n", {}, "plugins.enabled: unknown plugin 'telegrm' (installed: email, example, telegram, webchat, whatsapp) (from {config})"),
-        ("[channels.chat]\ntype = 'nope'\n", {}, "channels.chat.type: unknown channel type 'nope' (available: {types}) (from {config})"),
+        ("[channels.chat]\ntype = 'nope'\n", {}, "channels.chat.type: unknown channel type 'nope': no installed plugin provides it (available: {types}); "
+         "install its plugin's package, or reinstall it if it was removed (`nexus plugins list`) (from {config})"),
         ("[channels.chat]\napi_url = 'http://x'\n", {}, "channels.chat.type: is required (the channel type, such as 'telegram') (from {config})"),
         ("[channels.chat]\ntype = 'example'\napi_url = 'http://x'\nsecret = 's'\n", {}, "channels.chat.token: required secret is missing: set NEXUS_CHANNELS__CHAT__TOKEN"),
         ("[channels.chat]\ntype = 'example'\napi_url = 'http://x'\ntoken = 't'\nsecret = 's'\ncolour = 'red'\n", {}, "channels.chat.colour: unknown setting (from {config})"),
@@ -184,7 +185,7 @@ def test_config_check_prints_verdict_and_masked_settings(tmp_path):
         assert secret not in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("command", [["config", "check"], ["serve"], ["worker"], ["plugins", "list"], ["migrate"]])
+@pytest.mark.parametrize("command", [["config", "check"], ["serve"], ["worker"], ["migrate"], ["agents", "list"]])
 def test_commands_stop_on_bad_config_with_one_line(tmp_path, command):
     config = write(tmp_path, "[server]\nport = 0\n")
     result = run_cli(["--config", str(config), *command], cwd=tmp_path)

@@ -7,6 +7,7 @@ import importlib
 import json
 import sys
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -156,6 +157,21 @@ def test_an_invalid_channel_class_fails_its_plugin_only():
     assert "example" in registry.channel_types
 
 
+def test_plugins_are_found_without_being_imported(site):
+    """Finding reads the distributions' metadata; only loading imports (and so fails)."""
+    from nexus.plugins import find_plugins
+
+    install_fake_distribution(site, "broken-plugin", BROKEN, entry_point="broken")
+    registry = find_plugins()
+    info = registry.plugins["broken"]
+    assert (info.state, info.distribution, info.version, info.module) == ("installed", "broken-plugin", "1.2.3", "broken_plugin")
+    assert "broken_plugin" not in sys.modules
+    assert set(registry.plugins) >= BUILT_INS and not registry.channel_types
+    registry.load()
+    assert registry.plugins["broken"].state == "failed"
+    assert "example" in registry.channel_types
+
+
 async def test_a_broken_plugin_does_not_take_the_host_down(site, nexus_server, chat_api):
     """A plugin that fails to import and one whose channel fails to start are reported by name
     in /readyz and the channels' status; the host and the healthy channel serve on."""
@@ -212,3 +228,54 @@ async def test_a_receiver_that_crashes_is_reported_and_restarted(nexus_server):
         await wait_for(lambda: len(runs) >= 2, timeout=15, message="the receiver to be restarted")
         assert runtime.error == "receiver failed: ConnectionError: polling failed; restarting in 1s"
         await wait_for(lambda: runtime.receiving, message="the receiver to run again")
+        await wait_for(lambda: runtime.error is None, timeout=20, message="the recovered receiver to clear its error")
+        assert len(runs) == 2
+        assert (await server.request("GET", "/readyz")).body["status"] == "ok"
+
+
+async def test_a_channel_whose_start_fails_is_tried_again_until_it_runs(nexus_server):
+    """A start that fails (no network, say) is tried again with growing waits; the channels
+    list says when; the stop() that follows each failed start runs before the next try; and
+    the channel that starts at last is running with no error."""
+    import asyncio
+
+    from nexus.testing import wait_for
+
+    network = asyncio.Event()
+    starts: list[str] = []
+
+    class Shaky(Channel):
+        type_name = "shaky"
+        Config = ChannelConfig
+
+        async def start(self):
+            starts.append("start")
+            if not network.is_set():
+                raise ConnectionError("no route to the provider")
+
+        async def stop(self):
+            starts.append("stop")
+
+    class Plugin:
+        @hookimpl
+        def nexus_register_channel_types(self, register):
+            register(Shaky)
+
+    async with nexus_server({"channels": {"shaky": {"type": "shaky"}}}, plugins={"shaky": Plugin()}) as server:
+        runtime = server.nexus.channels.get("shaky")
+        _, token = await server.agent()
+        await wait_for(lambda: runtime.failed_starts >= 2, timeout=15, message="a second try")
+        (listed,) = (await server.api("GET", "/channels", token)).body["items"]
+        assert (listed["state"], listed["error"]) == ("failed", "failed to start: ConnectionError: no route to the provider")
+        assert listed["next_start_at"] == runtime.next_start_at.isoformat()
+        assert runtime.next_start_at > datetime.now(UTC)
+        assert (await server.request("GET", "/readyz")).body["status"] == "degraded"
+
+        network.set()
+        await wait_for(lambda: runtime.state == "running", timeout=15, message="the channel to start")
+        (listed,) = (await server.api("GET", "/channels", token)).body["items"]
+        assert (listed["state"], listed["error"], listed["next_start_at"]) == ("running", None, None)
+        assert (await server.request("GET", "/readyz")).body["status"] == "ok"
+        failures = starts.count("stop")
+        assert failures >= 2 and starts == ["start", "stop"] * failures + ["start"]
+    assert starts[-1] == "stop", "the running channel is stopped at shutdown"

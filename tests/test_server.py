@@ -10,6 +10,7 @@ import socket
 import subprocess
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -47,8 +48,9 @@ def test_serve_on_embedded_defaults(tmp_path):
     assert "Traceback" not in log
 
 
-@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server to start a private Redis")
 def test_readyz_names_what_is_down(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is needed to start a private Redis (apt-get install redis-server)")
     redis_port, port = free_port(), free_port()
     redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
                               "--appendonly", "no"], stdout=subprocess.DEVNULL)
@@ -93,6 +95,7 @@ def test_serve_reports_a_busy_port_in_one_line(tmp_path):
         assert server.process.wait(60) == 1
         assert f"nexus: server.port: cannot listen on 127.0.0.1:{port}" in server.log()
         assert "Traceback" not in server.log()
+        assert "ready on" not in server.log(), "Nexus is not said to be ready on a port it could not bind"
 
 
 def test_every_command_has_help(tmp_path):
@@ -123,3 +126,95 @@ def test_agents_create_and_token_from_the_cli(tmp_path):
     assert (short.returncode, short.stderr) == (1, "nexus: password: the password needs at least 8 characters\n")
     issued = run_cli(["agents", "token", "ops@example.com", "--name", "frontend"], cwd=tmp_path)
     assert issued.returncode == 0 and issued.stdout.startswith("nx_")
+
+
+def test_start_up_says_where_it_serves_and_where_webhooks_go_and_shutdown_says_what_it_does(tmp_path):
+    port = free_port()
+    env = {"NEXUS_SERVER__PUBLIC_URL": "https://support.example.com", "NEXUS_CHANNELS__CHAT__TYPE": "example",
+           "NEXUS_CHANNELS__CHAT__API_URL": "http://127.0.0.1:9", "NEXUS_CHANNELS__CHAT__TOKEN": "t",
+           "NEXUS_CHANNELS__CHAT__SECRET": "s"}
+    server = NexusProcess(["serve", "--port", str(port)], cwd=tmp_path, port=port, env=env)
+    with server:
+        pass
+    assert server.process.returncode == 0
+    lines = [line.split(": ", 1)[1] for line in server.log().splitlines() if line[:4].isdigit()]
+    expected = [
+        "channel chat: the provider posts webhooks to https://support.example.com/webhooks/example/chat",
+        f"Nexus {nexus_version()} ready on http://127.0.0.1:{port}",
+        f"Running on http://127.0.0.1:{port} (CTRL + C to quit)",
+        "SIGTERM received: stopping (in-flight work has 10s to finish)",
+        "stopping the delivery worker: in-flight sends have 10s to finish",
+        "stopping 1 channel(s)",
+        "stopped: database and queue connections closed",
+        "Nexus stopped",
+    ]
+    assert [line for line in lines if line in expected] == expected, server.log()
+    assert "Traceback" not in server.log()
+
+
+def nexus_version() -> str:
+    from nexus import __version__
+
+    return __version__
+
+
+def wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 120) -> None:
+    """Wait until ``url`` answers 200; fail with ``log`` if ``process`` exits first."""
+    import asyncio
+
+    from nexus.testing import wait_for
+
+    def answers() -> bool:
+        assert process.poll() is None, log.read_text()
+        try:
+            return get(url)[0] == 200
+        except OSError:
+            return False
+
+    asyncio.run(wait_for(answers, timeout=timeout, interval=0.2, message=f"{url} to answer"))
+
+
+def hypercorn(tmp_path, port: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """`hypercorn nexus.asgi:app` as an operator runs it, in ``tmp_path``."""
+    import sys
+
+    from tests.helpers import clean_env
+
+    log = open(tmp_path / "hypercorn.log", "wb")
+    return subprocess.Popen([sys.executable, "-m", "hypercorn", "nexus.asgi:app", "--bind", f"127.0.0.1:{port}"],
+                            cwd=tmp_path, env=clean_env(env), stdout=log, stderr=subprocess.STDOUT)
+
+
+def test_hypercorn_alone_migrates_a_fresh_data_directory(tmp_path):
+    port = free_port()
+    process = hypercorn(tmp_path, port)
+    try:
+        wait_until_serving(process, f"http://127.0.0.1:{port}/readyz", tmp_path / "hypercorn.log")
+        assert get(f"http://127.0.0.1:{port}/readyz")[1]["checks"]["database"] == {"ok": True}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+    log = (tmp_path / "hypercorn.log").read_text()
+    assert "applied migrations: 0_" in log
+    assert "Traceback" not in log
+
+
+def test_hypercorn_alone_on_an_unmigrated_database_says_to_run_migrate_in_one_line(tmp_path):
+    from nexus.db.migrations import migrations_root
+
+    process = hypercorn(tmp_path, free_port(), {"NEXUS_DATABASE__MIGRATE_ON_START": "false"})
+    process.wait(60)  # it stops (hypercorn 0.17 exits 0 whatever its worker's exit code)
+    log = (tmp_path / "hypercorn.log").read_text()
+    count = len(list((migrations_root() / "sqlite" / "nexus").glob("*.py")))
+    nexus_lines = [line for line in log.splitlines() if line.startswith("nexus: ")]
+    assert nexus_lines == [f"nexus: database.url: sqlite://{tmp_path / 'data' / 'nexus.sqlite3'} lacks {count} "
+                           "migration(s): run `nexus migrate` (database.migrate_on_start is false)"], log
+    assert "Traceback" not in log
+
+
+def test_hypercorn_alone_reports_a_bad_configuration_in_one_line(tmp_path):
+    process = hypercorn(tmp_path, free_port(), {"NEXUS_SERVER__GRACEFUL_TIMEOUT": "soon"})
+    process.wait(60)
+    log = (tmp_path / "hypercorn.log").read_text()
+    assert log.startswith("nexus: config error: server.graceful_timeout: must be a duration"), log
+    assert "Traceback" not in log

@@ -35,6 +35,7 @@ async def list_channels() -> Response:
             "name": row.name, "type": row.type, "plugin": row.plugin, "enabled": row.enabled,
             "state": row.state, "error": row.last_error,
             "last_error_at": row.last_error_at.isoformat() if row.last_error_at else None,
+            "next_start_at": local.get("next_start_at"),
             "details": local.get("details") or row.details or {},
             **channel_profile(nexus.channels.get(row.name)),
         })

@@ -223,6 +223,8 @@ class ChannelOut(BaseModel):
     state: str
     error: str | None
     last_error_at: datetime | None
+    next_start_at: datetime | None = None
+    """When this process tries again to start a channel whose start failed."""
     details: dict[str, Any]
 
 

@@ -44,7 +44,7 @@ from nexus.db import database_unavailable, fetch_one, models
 from nexus.db.models import Direction
 from nexus.delivery.ratelimit import RateLimiter
 from nexus.delivery.status import StatusUpdates
-from nexus.redis_backend import connect_redis
+from nexus.redis_backend import EmbeddedRedisQueue, connect_redis
 from nexus.types import DeliveryStatus, Identity, OutboundAttachment, OutboundMessage, SendResult
 from nexus.views import attachment_view, build_message_view
 
@@ -78,13 +78,6 @@ HEARTBEAT = 10
 ORPHAN_GRACE = timedelta(seconds=2)
 
 __all__ = ["Delivery", "StatusUpdates"]
-
-
-class EmbeddedRedisQueue(RedisQueue):
-    """SAQ's Redis queue on the embedded stand-in, which has no INFO command."""
-
-    async def version(self) -> tuple[int, ...]:
-        return (7, 2, 0)
 
 
 def make_queue(nexus: Nexus) -> Queue:
