@@ -1,0 +1,122 @@
+from tortoise import BaseDBAsyncClient
+
+RUN_IN_TRANSACTION = True
+
+
+async def upgrade(db: BaseDBAsyncClient) -> str:
+    return """
+        ALTER TABLE "inbound_events" ADD "lease_expires_at" TIMESTAMPTZ;
+        ALTER TABLE "inbound_events" ADD "claim_token" VARCHAR(32);
+        ALTER TABLE "messages" ADD "lease_expires_at" TIMESTAMPTZ;
+        ALTER TABLE "messages" ADD "claim_token" VARCHAR(32);
+        COMMENT ON COLUMN inbound_events."lease_expires_at" IS 'Until when a processing claim is valid without a heartbeat from its processor.';
+COMMENT ON COLUMN inbound_events."claim_token" IS 'The fencing token of the payload''s last processing claim (see nexus.lease).';
+COMMENT ON COLUMN messages."lease_expires_at" IS 'Until when a sending claim is valid without a heartbeat from its worker.';
+COMMENT ON COLUMN messages."claim_token" IS 'The fencing token of the reply''s last delivery claim (see nexus.lease).';"""
+
+
+async def downgrade(db: BaseDBAsyncClient) -> str:
+    return """
+        ALTER TABLE "messages" DROP COLUMN "lease_expires_at";
+        ALTER TABLE "messages" DROP COLUMN "claim_token";
+        ALTER TABLE "inbound_events" DROP COLUMN "lease_expires_at";
+        ALTER TABLE "inbound_events" DROP COLUMN "claim_token";"""
+
+
+MODELS_STATE = (
+    "eJztXWtv2zi6/iuEv0wLuEWbNulsOljAbT1tdnLpSZydxTSFQlu0zROJ9Ep0Uu+e/vdDUp"
+    "J1l0VbciSFX4JY4ktJz8vLe+d/ewT9WLovBzNEWO8Y/LdHoI34P7HrfdCDi8X6qvjN4NiS"
+    "7aBoIS/BscscOBHdTKHlIn7JRO7EwQuGKeFXydKyxEU64Q0xmYWXlgT/e4kMRmeIzZHDb3"
+    "z7zi9jYqIfyA1+Lu6MKUaWGXtPbIpny+sGWy3ktRPCfpcNxdPGxoRaS5uEjRcrNqdk3Rp7"
+    "X8i/AzmQIdE9c5bi9cXb+d8ZfJH3pmET7xUjNCaawqXFIp87NsJrPcM4vxgZV8ORYfQUAJ"
+    "pQIsDFAmrx9TPxCi8OXr999/bXN0dvf+VN5Guur7z76T06BMYjlPCcj3o/5X3IoNdCYhyC"
+    "OnGQQMKALA3uJ36HYRtlIxynTCBt+qQvg3+SuAcoFwEfXAiRD0fbPqDnH2heEGvls7wA59"
+    "HJ2fBqNDj7Kh5nu+6/LYnfYDQUdw7k1VXi6rOj5+I65RPJm1/rTsCfJ6MvQPwEf12cDyW8"
+    "1GUzRz4xbDf6qyfeCS4ZNQh9MKAZGZ3B1QA13jLk+nJhbsn1OKXmelO4HmAUYbv/9pGFHn"
+    "ocifP74xw62bwO2ie4zNFqI19t+MOwEJmxuVg9X70qYOw/B5cfvwwun/FWCW6d+7cOvHs/"
+    "Y/giG2JLBeA1QTUIP+5GFcP3zUEZfHmrXHzlvTi+C+i6D9QxjTl05yo4pwi3wttHs6ED+v"
+    "CwzIA+PMwf0OJeHHCHWjkLxpAsbYn1CX8nSCYohXlAu7/FwxNQe2pw9wafzk7OjwE0bUxu"
+    "yODz8HzEf617UmTD66MSXHid3ANCJohbcR5g1+CSNr7PYMQHyjGGJEcAjtIlmDDmhHVxIV"
+    "hzahjxBdB+uLg4je3CH05GCYyvzz4MOfYSet4IM0+B8CXkEHB4zxdliYAa4DG6RgPeG8E7"
+    "5IIFdBjABDh0ScwXDh3z/4X48IKvlnhGbD4FXibngCLp3hgolMbpXUTDERfGcHL3APmyH7"
+    "sTcprRO0TcDDb7dL//cYksKEFLs9TXmhd4JHppoUD0MxjAwdUskdFGrssXw91AOvM6ad8W"
+    "Wwoib8hzlYjhyR1iu0E1kn10CCkxD+kBzZuZ6Vv2gZ09WRG0M7A9g2Q1ouJvShzJBph30z"
+    "rZOg9dARc1kWXETXnBNzpitPGBGU5me4wcD0TqSPzv0GoNruHZzNa88e9JWci/x+Z8xZ/N"
+    "AxIj0iNHmr8J8hblj4Orj4NPUoc1ktY2OSRsSHi/pv/F4vsS62mGgTKy1ObbKBfYCJd1ba"
+    "fsjJ1S2y5CHaOU7eJ1ge3iddp2ISeNsmIdp2quFaN39WXw4uDwCNAp4NMZyPd+H/4LMHOR"
+    "NQXYBe6cPhBA+R4CIDEBQffIAS6jDjLT0nB13RZy/OhtCYYfvc3lt7iVMKU4aIp/KNlQ1h"
+    "RdnFKVq+3ar5IPfTst7GX8KhZ0mbF0t+J7krYCzjdTSWg6ozNcKWlOox8LzLvbgs9xSs3l"
+    "JnM5qvuUFOijJJvF+u2W67YJ9inrXALhNLy/c8EIz8gfqKRav45eaRe4BYq9Ax/WumVsUG"
+    "Uq2j/z7Z07WmAKtXXG4GRu5wQUhTf7RRr7uplW2ds3s/sFKvsUc/laUW2P0nRQz6jFS8uf"
+    "yMTyIIFSwDpJp/Euh7eL/5PlG8Sz3BUjoKhLHkgj/KreNeNvBwdv3rw7ePXm6NfDt+/eHf"
+    "76ar14pG8VrSIfTj6LhSQGftolK+wkfAOSFmmFAZ4ga3DQR+9PvmEhaTgarxhyAeS/MJEX"
+    "wg0S+B/0Hpxfn56CKXUABAsLTtCcWiZywDMXIXB7SyhDt7fP0+aq2p5SOAkPS9krDwvslY"
+    "dpe6U7hweHR0qjYU3R4IGw5TpXvYEw2ByyJKPNW0qmiNQBnGvZT8RESoM8Qj9ydpOgfRfg"
+    "LTIWDP81itkJAhCfnQ3+9TxmKzi9OP8cNI+A/vH04oM2y2qzbBDFombIiRNpU85GU44dhv"
+    "nsZswpHy/UMIDLmnPiQ6tBBp2PkBBkXiJ3wT8B9dJGnUSDfoFhZyKbGo7fVlt32jfZ+wXW"
+    "Hb2TPsWdVCeOdY3rZRLH3Dl12GSZwfMidTukaW5gUGP0bYZZXq5NTuhVQNAFNXAPyXljam"
+    "YYD/O17KB9J6zi+1CzFVIw6pRg50LstHoZoqt/p1Bm9dqUk1V7A8BhnuLZ0kEm8EkB9rWb"
+    "PrCx44j4PjB1qC2NrEFzmQMAoDC1Qoe9WC7SptqK+9bSs5aeW7JWtVSO0tLzU+R6Gen5cV"
+    "MXui01K4Y8dDjUoYYcAWs5w0QF3pCie0pJLVk3iIhPzxCwCjPNI1SNzjOvQj2pMLGfC8RZ"
+    "jtai+BG4g6d1K5B7odTf28+wrjzzReYxIKGeqKjbcaouLB/7dm2HCG6bfBIl1nkJzZEo04"
+    "qEiRjEVkY6/D+uLs6zORwhSfIWTxj4P2Bht7ZwxN5v0yWZSMvEeIkthon7Ujz273UtcgXM"
+    "FhAVT77kPEswUHSgaPBKbELGPbSWOxbV8M1ZV8Ee1TLhtVRpDUzGosCMge6D9ICt4Trxuh"
+    "reV5Yn0jy49lyspZUYLRAxeSeGmIdLd0esvnqdXcm+uorYXsvatAah+l0Y3sqe68dYL/yb"
+    "nBnGWo3Z7NG4sqFlAbHBAW+LAnDtfPCUe3CH0IJfnjjUdQHfEYWXwQXP6HTq8lHSBydng6"
+    "/g+uSTmxF/Xn33GX6Nb8GHi/si9P+79nQ8oqdDMWdjl1yNpi0ee/Bqy2mkogasCXZSAtqj"
+    "2lUm7Ws/Trkx310/TrCfKm0TcaL9JQA2fMcoCCOP7N67hZFHAj5ahnDZOPL44GpSHDklzB"
+    "M0U9Krf6dQcPXa6IjxbkmCOuala7umjnl5ilxvXMxLw7SRPaQM7/mkkUYDXM9RIxwkpQG8"
+    "JugewNVHFkHGnz9esizze77pIk6lnZiP58TEJiIMM7yrC9OT80+83lYt3MG1A6WRDpTEuM"
+    "rVQqMjb5M2asQHfcnsEEEJqCj8jNaeDsHZl+D29g6tbm9FbegJJJTgCbTAM9FugRyXkr6k"
+    "4W2ev0/5Uarr+obc3nKpji8KrkfwIEsEOWhh8Q8FM9oH6Ad/kLUC0JV5JguH3mNRBkiEDI"
+    "EZvEcAs42+GCOIvNUOGa2GN3axaqlCptXwp8h1FZeFap5Ekq6D7tjqtRrt6a5TI/elFBWE"
+    "IyQa5XIom9hdWHBlqNrvknTds4LUYsfjwrSoeKxiBYmQaBNIJSaQZNlLT9lT0DziRLpS3G"
+    "YXf+gE3tHFH3bULoBLe/hjQ0vVw6/P8dRmuuaa6WIpGWkbXTJjI9dAl84SKWOc49MMPKDx"
+    "nNI7sIAri0Kz7x/IBsZoSkVpbCYsYnzDnfCBj8zjuP1rxgeLOOBNBHYK45hLvYGRsNTV8p"
+    "wbIq1xnMqhD9LOR20bMz7c+vJ4ORg8ijeCjIOALd6eBs8QtWFWLpCmvgfM5rJ7mf13Q0S9"
+    "b7oQY5c6kkZU+xZ9CpsgXOlqMg006fnMTiObn28bIemEbrTvbNs5gmZwlm5JyT1CoiX3yi"
+    "V3d52EpZLev6zVOpBaY4L0M0XQA7J+sIBH/+f7CF+yxRKfdUKpEuWeKwUoFwnQ9QF2WLEg"
+    "Fw/sRZaAm3+WXYSkM2fX7LgLh4A6aILw/VY+lQSpdqo0xalSxpXm7RuG8JHMtuJ+Zge64E"
+    "Zz/Ghpnq93zC3YnaTVnG4ypycWxLYhj29X8pjGyRosoPRGcwSmiEw4R/1j6v3j632d8BfX"
+    "i+0JJUYgv847+MszzlgIuigjw7vivjc4wEr5vwrcX6nSVeLJxvZHO2fRt2a2964Jw5YIAC"
+    "PCfpRkEHZFzj42pcGILhlvwxVah42RMDCJKsTCiOSTUSc9NKrvvsurkM411bmmzfJENTXX"
+    "NPBKpT0IEX9VrvMg6hirNtc0VocE/WDIIVDClwx//ea7nuSSFoZY8lbfIjYq/urM8BXyjN"
+    "tpneK7tsHv0wZv8j1/EjgH01LjkCzt1FKSCKGJdNBkmzwH48PF9fmnY+B73m7IxfXIv8S3"
+    "bnktuf2XCbGp3sK4cPB9ZtHXwvq6Eao91tddX2ltgV3GlygVc27QvsHKUmOtuXNmZ4gt+V"
+    "gH7TXW6lhHN+/MxT3HWxEnazDyUm0PAg64io7N98B7pMgYCrKL+lx5w5O5lyXEtTITmcuF"
+    "hSdQHCXuIC4P4nvkYORmmwUq7n//wZoiAGLFRTxjy/GQR9/ggdGkWNkiB+9m6ap+Z2+Gzz"
+    "1w8/QUp+Pl8OPw5J9DLk4FPdyQ/7keXosr/PFL8ftqeP7p5PzzMXA9D6+8MpI/2Q35NDzl"
+    "HVwKAn/eCJrL4UD2Cfn/vw9OTsVtz/3bDHHNK0A+oaZS7HmcqnuzqZ6TJyRoqhJbnKoLUG"
+    "svfMu98NKM6i7HXvijoqaXJtYKn4LCx3cSabFQCoOLEelAuOIVZotAOBsxKKxUKjyJ0miW"
+    "VM6SQPUxhMOPS6L2Is2cjTEEGT20xrf4NCMJdKEFHR2mo8OewEwXOvc2nA7JNH+bzN+1CW"
+    "ULJidpNaebzGmxL20Vzw01f9vAX8/auQWHY4Sax03mMTLxdmJ3jFDzuMk8TkZDKXI6g7w1"
+    "/O796YXQeo4gmZa9Ej5Tc4nAMzjj7H5+zG87iDmrX1wgYuzodNoXqX4ihJYtHU49ZcgBkA"
+    "AEHQvzf2Uvab9tvY/q8Ph8wlkEkr9BnL8v/a4qyCBQ71dnD+xxPMTC+32ftFJs/wN17tCm"
+    "vIEdO+7wisNvzqmjljAQo9nKtdgwEadq56JOw6grddoPhVICNkGlB2waWLE+IsVVIEajQc"
+    "2Ia5bpGWqgxmj0GrA5FSvMgdktE6tzJdj6iUSs2MjKzsPK2MJ2B/ZJp7hdcvns8uTjqJch"
+    "c+0O7WCG2rjOlsU1JmbGYOVvAM6vT097GZtYBSNW+XyZlgIc28FLABwIUrtD3LmSoEloEz"
+    "JnDrj5ia+xyE84mdtBjcpElGL5GqODdT8dWopTw3PXs6U6NzDrrMT61bOqXHk5EulE6vj9"
+    "fkE6tV9uzvCCWMoflRTY8154hMLYRx0GRDFSCPwcbSAMPQiYFBDKwB2hD2CF2HvAX4YPF9"
+    "MzEWEmfiPoZGQh1feYzQVRi7PBdZr2vtK0HzGXr2lrsc7Zqsby/VSztdQ9HC3zaTxJz7rO"
+    "wdM5eA2aPnXk4OnA/PxR393AfO3L0yXVmmVbamxJtRGCdi9tBpCX+wXaP+MNaqikllCltc"
+    "K8T4VZb5ZPcbPUxwV3jesZyl/K8K566udOp302bBmtX92TyEPX5UJQhmtjY5mKkLLZNSp6"
+    "A/migKAH4J+p54XwYhcIAQE4oj7kC4eOMQHQpmQmozThPcTyVQEU3vAs8311/T5KtQwRuO"
+    "xzUayP4m3UlJH8DhoctSUDuuW7goc5BTPKZDS3jOKOcUx+l3BrZseEq3exD72njON3rwdL"
+    "NtO0U7k3M1ruxB5nHsR2BslqRMXfaoNwmrVvFeiaNuX6pBFX4dYf6YgRx1eRsHarr7pNqS"
+    "M5II6nF1tPZJVZc8e/J2n8e2zOZ+JsHlw2ImzJVGz5dSMF9M9CpdSbAhlq6Xpu5Cum4RSs"
+    "VTX9Fj3aOGIJ8T1Z30XNbrmK+75mX0oWbuBEOW9C6X84e5Yi+UH7iLXK25D1vKXKj1Z5ny"
+    "LXy6i87YtQ6NGFlx2qIoRffB2eH4tznckN+RrEIizWsQjnFxd/ifACf9sRsQdXF6d+TINL"
+    "raCG7aPHHCwcTB0/lncbhkXp98gyQh0bWqpMO7348xhY9OGGnF9cng1OOeiynxvy5eTzl2"
+    "Mwx7P5Dbm+/CxDSZZOINs9Ppvc5fh/0SRjIS04jTck6YJPO47wYSl70mGBPekww540Yfge"
+    "SWFcAec4VSVQ1yEM9m5vb3q/+dI0wObfj3/z5Wnx44bfBpRIM4An23sH3YvfPs0vLuDC81"
+    "zsXMgMYjtd4OnYMetCbU+6IdI4FfQ2o4DR9zJinN+coPXS+hKcMDcoiC9RBDa8410cvgq7"
+    "k+nMUFi/bkjwstBx8L1Ih+YvJHsUCzz/L3jVl+DZAHhvBiaQ8AfKBiKNmndh+q38uvvibf"
+    "nNOeXyMF9oAB8hL59n2VFiI/vobYmBffQ2d1yLW4m1I6b6KIpiKWIdbNYc4Sstc0+xw5Vh"
+    "3uGCfyPapixTVgea503mebDqbVVmLUaq+dxkPmfYuVR4nUGu+d1kfvuOKaRYgiROVZMjq3"
+    "3WSR23WDuunhCtiGuMSOOagSv2063VgE1QaWQzz1eEtmIVkpBCr6w6cvnxKmVE3KKV1HTo"
+    "MraxLWZzgRccKW9RCbYK9TLainFit9kMciCm7g5ydbVeGhJmEi/1EhfnS9QiYX5SwW6oBq"
+    "kJnQQ1sovvUH8ketL91nFo5ctqtGVpSNgsxsiqIlLvVHTUJZTqzDaKIJYX3bXGc0OIlxFy"
+    "sNpAr2+RAnXyBb/rrKRHDNF63EyFR1aD6k9V0BUvqxrEBfqmrnhZVv7ZXPHyUdJkB8jBk3"
+    "nGnuXfKNquYNhE58q2aUIX7Ur3yHF92bDsxhQhaXKRoy03p1qKSok5pYCw37yD6Nay9Qvz"
+    "k2+hiCOcf3pwhGT/hwc/jne2smOCFTLKqt/Jfv4/qIJLVA=="
+)
