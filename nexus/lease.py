@@ -221,11 +221,12 @@ class Lease:
         rows = await self.model.filter(self._expired()).order_by("id").limit(limit).values_list("id", "claim_token")
         return [(row_id, token) for row_id, token in rows]
 
-    async def take_back(self, row_id: int, token: str | None, **changes: Any) -> bool:
-        """Return a held row whose lease has passed to the first available status, applying
-        ``changes``. ``False`` if its holder renewed or finished meanwhile."""
+    async def take_back(self, row_id: int, token: str | None, *, status: str | None = None, **changes: Any) -> bool:
+        """Return a held row whose lease has passed to the first available status (or to
+        ``status``: say, failed once it has had enough tries), applying ``changes``.
+        ``False`` if its holder renewed or finished meanwhile."""
         return bool(await self.model.filter(self._expired(), id=row_id, claim_token=token).update(
-            status=self.available[0], lease_expires_at=None, **changes))
+            status=status or self.available[0], lease_expires_at=None, **changes))
 
     async def take_back_all(self, **changes: Any) -> int:
         """:meth:`take_back` every held row whose lease has passed, in one statement."""

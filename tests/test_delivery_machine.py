@@ -67,7 +67,7 @@ BACKWARDS = {
 CONFIG = {
     "channels": {"sim": {"type": "sim"}},
     "delivery": {"max_attempts": 4, "backoff_base": HOUR, "backoff_max": HOUR, "lease": HOUR,
-                 "stuck_after": 100 * HOUR, "max_inline_wait": 0, "auto_reply_limit": 2, "sweep_interval": HOUR},
+                 "stuck_after": 100 * HOUR, "max_inline_wait": 1, "auto_reply_limit": 2, "sweep_interval": HOUR},
 }
 
 

@@ -150,8 +150,9 @@ class DeliverySettings(Section):
     #: three times a lease); then the sweep queues the reply again.
     lease: Duration = Field(10.0, gt=0)
     #: A paced send waits in its job up to this long for its slot; a longer wait (a provider's
-    #: pause, a backlog) puts it back in the queue until its turn is near, without a slot.
-    max_inline_wait: Duration = 5.0
+    #: pause, a backlog) puts it back in the queue until its turn is near, without a slot. At
+    #: least the dispatcher's round (1 s), so that the sends in reach keep the channel busy.
+    max_inline_wait: Annotated[float, BeforeValidator(parse_duration), Field(ge=1.0)] = 5.0
     #: Automatic replies (from plugins) one address may get per hour, on any channel; the
     #: rest fail with a reason. Mail loops between two autoresponders stop here.
     auto_reply_limit: int = Field(5, ge=0)

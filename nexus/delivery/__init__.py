@@ -284,10 +284,25 @@ class Delivery:
         expired = await self.claims.expired(DISPATCH_BATCH)
         if expired:
             jobs = await self.queue.jobs([job_key(message_id) for message_id, _ in expired])
+            details = {row_id: (ticket_id, attempts) for row_id, ticket_id, attempts in await models.Message.filter(
+                id__in=[message_id for message_id, _ in expired]).values_list("id", "ticket_id", "attempts")}
             for (message_id, token), job in zip(expired, jobs, strict=True):
                 if job is not None and job.status in (Status.ACTIVE, Status.QUEUED):
                     # Free the job's key, so that the reply can be enqueued again.
                     await self.queue.abort(job, "its claim on the reply expired")
+                ticket_id, attempts = details.get(message_id, (None, 0))
+                if attempts >= self.settings.max_attempts:
+                    # A reply whose every try ended with its worker gone (a plugin that
+                    # crashes the process on it, say) must not be tried forever.
+                    values = self._failure("worker_lost", f"gave up after {attempts} attempts: the worker stopped "
+                                           "while sending; the provider may or may not have received it")
+                    if await self.claims.take_back(message_id, token, **values):
+                        logger.warning("message %s failed: %s", message_id, values["error_text"])
+                        await self.nexus.metrics.incr("delivery_failed")
+                        await self.nexus.statuses.publish(message_id, "nexus_message_failed")
+                        if ticket_id is not None:
+                            await self._next_in_ticket(ticket_id, message_id)
+                    continue
                 if await self.claims.take_back(
                     message_id, token, status_changed_at=now(), next_attempt_at=now(),
                     error_text="the worker stopped while sending; trying again",
@@ -466,7 +481,7 @@ class Delivery:
         self._publish(loaded, files, "nexus_message_sent")
         if result.external_id and await models.PendingStatus.exists(channel_id=message.channel_id, external_id=result.external_id):
             await self.nexus.statuses.apply_pending(message.channel_id, result.external_id)
-        await self._next_in_ticket(message)
+        await self._next_in_ticket(message.ticket_id, message.id)
         return "sent"
 
     async def _transient(self, loaded: Outgoing, claim: Claim, attempt: int, exc: RetryableError,
@@ -509,14 +524,14 @@ class Delivery:
             self._lost(loaded, f"it failed ({text})")
             return
         await self._failed(loaded, values, files)
-        await self._next_in_ticket(loaded.message)
+        await self._next_in_ticket(loaded.message.ticket_id, loaded.message.id)
 
     async def _fail_unclaimed(self, loaded: Outgoing, code: str, text: str) -> None:
         """Fail a queued reply that no job has claimed (its channel is gone)."""
         values = self._failure(code, text)
         if await models.Message.filter(id=loaded.message.id, status=DeliveryStatus.QUEUED).update(**values):
             await self._failed(loaded, values, None)
-            await self._next_in_ticket(loaded.message)
+            await self._next_in_ticket(loaded.message.ticket_id, loaded.message.id)
 
     @staticmethod
     def _failure(code: str, text: str) -> dict[str, Any]:
@@ -529,13 +544,13 @@ class Delivery:
         await self.nexus.metrics.incr("delivery_failed")
         self._publish(loaded, files, "nexus_message_failed")
 
-    async def _next_in_ticket(self, message: models.Message) -> None:
+    async def _next_in_ticket(self, ticket_id: int, message_id: int) -> None:
         """Hand the ticket's next pending reply to a worker now (it was not enqueued while
-        this one was pending)."""
-        following = await first_pending_of(message.ticket_id)
+        reply ``message_id`` was pending)."""
+        following = await first_pending_of(ticket_id)
         if following is None:
             return
-        if following > message.id:
+        if following > message_id:
             # It waited for this one; a reply before this one keeps its own retry time.
             await models.Message.filter(id=following, status=DeliveryStatus.QUEUED, next_attempt_at__gt=now()).update(
                 next_attempt_at=now())
