@@ -352,15 +352,10 @@ async def test_a_reply_whose_worker_stops_on_its_last_attempt_fails_visibly(nexu
     changes nothing."""
     from nexus.clock import now
 
+    from tests.test_faults import answer_when_told
+
     provider = await fake_provider()
-    arrived, answer = asyncio.Event(), asyncio.Event()
-
-    async def hang(request):
-        arrived.set()
-        await answer.wait()
-        return {"id": "late-1"}
-
-    provider.route("POST", "/messages", hang)
+    arrived, answer = answer_when_told(provider, "late-1")
     async with nexus_server({**chat_config(provider), "delivery": {"max_attempts": 1, "lease": 60}}) as server:
         ticket_id, _ = await open_ticket(server)
         message_id = (await server.nexus.tickets.reply(ticket_id, "last chance", author=None)).id

@@ -84,6 +84,20 @@ def answer_slowly(provider, seconds: float, prefix: str) -> None:
     provider.route("POST", "/messages", slow)
 
 
+def answer_when_told(provider, provider_id: str) -> tuple[asyncio.Event, asyncio.Event]:
+    """The fake channel API holds every send until the test sets the second event (``answer``),
+    then accepts it as ``provider_id``; the first event (``arrived``) is set when a send arrives."""
+    arrived, answer = asyncio.Event(), asyncio.Event()
+
+    async def held(request):
+        arrived.set()
+        await answer.wait()
+        return {"id": provider_id}
+
+    provider.route("POST", "/messages", held)
+    return arrived, answer
+
+
 def accepted(provider) -> collections.Counter[str]:
     return collections.Counter(r.json()["text"] for r in provider.requests_to("POST", "/messages", succeeded=True))
 
@@ -239,14 +253,7 @@ async def test_flushdb_during_a_slow_send_leaves_the_send_to_its_worker(nexus_se
     from tests.conftest import chat_config, receive
 
     provider = await fake_provider()
-    arrived, answer = asyncio.Event(), asyncio.Event()
-
-    async def slow(request):
-        arrived.set()
-        await answer.wait()
-        return {"id": "slow-1"}
-
-    provider.route("POST", "/messages", slow)
+    arrived, answer = answer_when_told(provider, "slow-1")
     redis_url = "redis://127.0.0.1:6379/13"
     config = {**chat_config(provider, timeout=120), "redis": {"url": redis_url},
               "delivery": {"lease": 1.0, "sweep_interval": 0.2}}
