@@ -138,9 +138,13 @@ class SimPlugin:
 class DeliveryMachine(RuleBasedStateMachine):
     loop: asyncio.AbstractEventLoop
     server: Any
+    #: Examples run and steps taken, for the test to check that the search really ran.
+    examples = 0
+    steps = 0
 
     def __init__(self) -> None:
         super().__init__()
+        DeliveryMachine.examples += 1
         PROVIDER.calls.clear()
         PROVIDER.violations.clear()
         self.nexus = self.server.nexus
@@ -153,6 +157,7 @@ class DeliveryMachine(RuleBasedStateMachine):
         self.workers: list[asyncio.Task[Any]] = []
 
     def run(self, coro: Any) -> Any:
+        DeliveryMachine.steps += 1
         return self.loop.run_until_complete(coro)
 
     # --- Helpers -----------------------------------------------------------------------
@@ -425,10 +430,14 @@ def test_the_delivery_state_machine(nexus_backends):
         server = loop.run_until_complete(stack.enter_async_context(
             run_nexus(nexus_backends, CONFIG, plugins={"sim": SimPlugin()}, options=Options(delivery_worker=False))))
         DeliveryMachine.loop, DeliveryMachine.server = loop, server
+        DeliveryMachine.examples = DeliveryMachine.steps = 0
         run_state_machine_as_test(DeliveryMachine, settings=settings(
             max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, database=None,
             suppress_health_check=list(HealthCheck),
         ))
+        assert DeliveryMachine.examples >= EXAMPLES, f"only {DeliveryMachine.examples} examples ran"
+        assert DeliveryMachine.steps > 10 * EXAMPLES, f"only {DeliveryMachine.steps} steps in {EXAMPLES} examples"
+        print(f"delivery state machine: {DeliveryMachine.examples} examples, {DeliveryMachine.steps} steps")
     finally:
         loop.run_until_complete(stack.aclose())
         loop.close()
