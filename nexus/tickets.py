@@ -23,6 +23,7 @@ from nexus.capabilities import check_reply
 from nexus.clock import now
 from nexus.db import models
 from nexus.db.models import Direction, Priority, Role, TicketStatus
+from nexus.delivery.order import first_pending_of
 from nexus.instances import ChannelSpec
 from nexus.pipeline import active_key
 from nexus.realtime import rooms_for_ticket
@@ -366,10 +367,7 @@ class Tickets:
 
         # Only the first pending reply of a ticket gets a job: each one hands over to the next
         # when it is done, which keeps the order without jobs that wait.
-        if not await models.Message.filter(
-            ticket_id=ticket_id, direction=Direction.OUTBOUND, private=False, id__lt=message.id,
-            status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENDING],
-        ).exists():
+        if await first_pending_of(ticket_id) == message.id:
             await self.nexus.delivery.enqueue(message.id)
         view = await message_view(message.id)
         tview = await ticket_view(ticket_id)

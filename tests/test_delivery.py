@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from datetime import timedelta
+
+import pytest
 
 from nexus.db import models
 from nexus.testing import wait_for
-from tests.conftest import chat_config, post_events, receive
+from tests.conftest import chat_config, message_event, post_events, receive
 
 
 async def open_ticket(server, sender: str = "alice") -> tuple[int, str]:
@@ -241,3 +244,132 @@ async def test_operators_can_override_a_channels_pacing(nexus_server, chat_api):
         times = [r.received_at for r in chat_api.requests_to("POST", "/messages")]
         assert len(times) == 4
         assert times[-1] - times[0] >= 3 * 0.5 - 0.05
+
+
+# --- Delivery that cannot stall, lose or double a reply (issue 13) ---------------------
+
+
+async def test_a_backlog_paced_after_a_provider_pause_is_all_sent_in_order(nexus_server, chat_api):
+    """200 replies to 100 contacts, paced at 10 a second, behind a 3 s Retry-After: a pacing
+    slot is taken only by the send that uses it, so the backlog drains at the paced rate (the
+    60 s pause and 5 s inline wait of production scaled down to 3 s and 2 s; the old pacing
+    kept most of 60 workers' worth of replies queued for good). The backlog is written before
+    the worker starts, so that only delivery is measured."""
+    from nexus.runtime import Options
+
+    pause, rate, tickets_count, per_ticket = 3, 10, 100, 2
+    config = {**chat_config(chat_api, rate_per_second=rate), "delivery": {"max_inline_wait": 2, "concurrency": 60}}
+    async with nexus_server(config, options=Options(delivery_worker=False)) as server:
+        events = [message_event(f"in-{i}", f"contact-{i}", "help") for i in range(tickets_count)]
+        assert (await post_events(server, *events)).status == 200
+        tickets = [t.id for t in await server.tickets()]
+        assert len(tickets) == tickets_count
+        written: dict[int, list[str]] = {}
+        for index in range(per_ticket):
+            for number, ticket_id in enumerate(tickets):
+                text = f"t{number}-r{index}"
+                await server.nexus.tickets.reply(ticket_id, text, author=None)
+                written.setdefault(ticket_id, []).append(text)
+        chat_api.fail(1, status=429, path="/messages", headers={"Retry-After": str(pause)}, json={"error": "slow down"})
+        await server.nexus.delivery.start_worker()
+        try:
+            total = tickets_count * per_ticket
+            bound = pause + total / rate + 4.0
+            await server.settle(timeout=bound + 30)
+        finally:
+            await server.nexus.delivery.stop_worker(1.0)
+        outbound = await server.messages(direction="outbound")
+        assert {m.status for m in outbound} == {"sent"} and len(outbound) == total
+        (refused,) = chat_api.requests_to("POST", "/messages", succeeded=False)
+        accepted_requests = chat_api.requests_to("POST", "/messages", succeeded=True)
+        texts = [r.json()["text"] for r in accepted_requests]
+        assert sorted(texts) == sorted(t for ts in written.values() for t in ts), "each reply accepted once"
+        for ticket_texts in written.values():
+            assert [t for t in texts if t in ticket_texts] == ticket_texts, "in order per ticket"
+        took = accepted_requests[-1].received_at - refused.received_at
+        assert took <= bound, f"the backlog drained in {took:.1f}s, beyond pause + backlog/rate + margin ({bound:.1f}s)"
+
+
+async def test_an_automatic_reply_retried_five_times_is_still_sent(nexus_server, chat_api):
+    """The auto-reply budget counts messages, not attempts: with a budget of one, one automatic
+    reply that needs six attempts is sent."""
+    async with nexus_server({**chat_config(chat_api), "delivery": {"auto_reply_limit": 1}}) as server:
+        ticket_id, _ = await open_ticket(server)
+        chat_api.fail(5, status=503, path="/messages")
+        view = await server.nexus.api.reply(ticket_id, "we got your message")
+        sent = await server.wait_for_status(view.id, "sent", "failed", timeout=40)
+        assert (sent.status, sent.error_code, sent.attempts) == ("sent", None, 6)
+        assert [r.status for r in chat_api.requests_to("POST", "/messages")] == [503] * 5 + [200]
+
+
+async def test_a_receipt_racing_the_send_is_applied(chat_server, chat_api, nexus_backends):
+    """The provider's "delivered" arrives while the send is being recorded: the webhook finds no
+    message yet, and the send looks for waiting receipts before the webhook has stored its own.
+    A lock on pending_statuses holds the webhook between the two, deterministically."""
+    import asyncpg
+
+    if nexus_backends.dialect != "postgres":
+        pytest.fail("this interleaving is forced with a PostgreSQL table lock (NEXUS_TEST_DATABASE)")
+    ticket_id, token = await open_ticket(chat_server)
+    blocker = await asyncpg.connect(nexus_backends.database_url.replace("postgres://", "postgresql://", 1))
+    try:
+        locked = blocker.transaction()
+        await locked.start()
+        await blocker.execute("LOCK TABLE pending_statuses IN EXCLUSIVE MODE")
+        receipt = asyncio.create_task(post_events(chat_server, {"type": "status", "message_id": "out-1", "status": "delivered"}))
+
+        async def receipt_waits_for_the_lock() -> bool:
+            return await blocker.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE relation = 'pending_statuses'::regclass AND NOT granted") > 0
+
+        await wait_for(receipt_waits_for_the_lock, message="the receipt to wait on the table lock")
+        message_id = await reply(chat_server, ticket_id, token, "race me")
+        sent = await chat_server.wait_for_status(message_id, "sent")
+        assert sent.external_id == "out-1"
+        await locked.commit()
+        assert (await receipt).status == 200
+    finally:
+        await blocker.close()
+    delivered = await chat_server.wait_for_status(message_id, "delivered")
+    assert delivered.delivered_at is not None
+
+
+async def test_the_sweep_applies_receipts_whose_message_appeared(chat_server, chat_api):
+    """A receipt kept for later whose message has been sent since (the sender's process died
+    between recording the send and applying waiting receipts) is applied by the next sweep."""
+    ticket_id, token = await open_ticket(chat_server)
+    message_id = await reply(chat_server, ticket_id, token, "late news")
+    sent = await chat_server.wait_for_status(message_id, "sent")
+    channel = await models.Channel.get(name="chat")
+    await models.PendingStatus.create(channel_id=channel.id, external_id=sent.external_id, status="read")
+    await chat_server.nexus.delivery.sweep()
+    (view,) = await chat_server.messages(id=message_id)
+    assert view.status == "read"
+    assert not await models.PendingStatus.exists()
+
+
+async def test_a_reply_whose_worker_stops_on_its_last_attempt_fails_visibly(nexus_server, fake_provider):
+    """A send whose worker stopped renewing its claim on the reply's last allowed attempt is not
+    tried forever: the sweep marks it failed with a reason, and the stale worker's late answer
+    changes nothing."""
+    from nexus.clock import now
+
+    from tests.test_faults import answer_when_told
+
+    provider = await fake_provider()
+    arrived, answer = answer_when_told(provider, "late-1")
+    async with nexus_server({**chat_config(provider), "delivery": {"max_attempts": 1, "lease": 60}}) as server:
+        ticket_id, _ = await open_ticket(server)
+        message_id = (await server.nexus.tickets.reply(ticket_id, "last chance", author=None)).id
+        await asyncio.wait_for(arrived.wait(), 15)
+        # The worker stops renewing (hung, or cut off from the database): its lease passes.
+        await models.Message.filter(id=message_id).update(lease_expires_at=now() - timedelta(seconds=1))
+        assert await server.nexus.delivery.sweep() == 0, "nothing is queued again"
+        failed = await server.wait_for_status(message_id, "failed")
+        assert (failed.error_code, failed.attempts) == ("worker_lost", 1)
+        assert "gave up after 1 attempts" in failed.error_text
+        answer.set()
+        await wait_for(lambda: provider.requests_to("POST", "/messages", succeeded=True), message="the late answer")
+        await wait_for(lambda: not server.nexus.delivery.worker.job_task_contexts, message="the stale job to end")
+        (view,) = await server.messages(id=message_id)
+        assert (view.status, view.external_id) == ("failed", None), "the stale worker's late answer is fenced off"

@@ -84,6 +84,20 @@ def answer_slowly(provider, seconds: float, prefix: str) -> None:
     provider.route("POST", "/messages", slow)
 
 
+def answer_when_told(provider, provider_id: str) -> tuple[asyncio.Event, asyncio.Event]:
+    """The fake channel API holds every send until the test sets the second event (``answer``),
+    then accepts it as ``provider_id``; the first event (``arrived``) is set when a send arrives."""
+    arrived, answer = asyncio.Event(), asyncio.Event()
+
+    async def held(request):
+        arrived.set()
+        await answer.wait()
+        return {"id": provider_id}
+
+    provider.route("POST", "/messages", held)
+    return arrived, answer
+
+
 def accepted(provider) -> collections.Counter[str]:
     return collections.Counter(r.json()["text"] for r in provider.requests_to("POST", "/messages", succeeded=True))
 
@@ -228,3 +242,39 @@ async def test_sigterm_lets_in_flight_sends_finish_and_leaves_nothing_stuck(tmp_
             await all_delivered(18, timeout=120)
     counts = accepted(provider)
     assert len(counts) == 18 and set(counts.values()) == {1}, worker.log()[-6000:]
+
+
+async def test_flushdb_during_a_slow_send_leaves_the_send_to_its_worker(nexus_server, fake_provider):
+    """Redis loses every job while the provider takes its time over a send. The send's claim in
+    the database is still renewed by its worker, so the sweep leaves it alone even once it has
+    outlived its first lease, and the provider accepts the reply once. (It runs on Redis
+    database 13 of its own, which it empties with FLUSHDB.)"""
+    from nexus.clock import now
+    from tests.conftest import chat_config, receive
+
+    provider = await fake_provider()
+    arrived, answer = answer_when_told(provider, "slow-1")
+    redis_url = "redis://127.0.0.1:6379/13"
+    config = {**chat_config(provider, timeout=120), "redis": {"url": redis_url},
+              "delivery": {"lease": 1.0, "sweep_interval": 0.2}}
+    async with nexus_server(config) as server:
+        await receive(server, "in-1", "alice")
+        (ticket,) = await server.tickets()
+        message_id = (await server.nexus.tickets.reply(ticket.id, "take your time", author=None)).id
+        await asyncio.wait_for(arrived.wait(), 15)
+        redis = aioredis.Redis.from_url(redis_url)
+        try:
+            await redis.flushdb()
+        finally:
+            await redis.aclose()
+        first_expiry = (await models.Message.get(id=message_id)).lease_expires_at
+
+        async def outlived_its_first_lease() -> bool:
+            row = await models.Message.get(id=message_id)
+            return row.status == DeliveryStatus.SENDING and row.lease_expires_at > first_expiry and now() > first_expiry
+
+        await wait_for(outlived_its_first_lease, message="the send to outlive its first lease, renewed")
+        assert await server.nexus.delivery.sweep() == 0, "a send whose worker is alive is not taken back"
+        answer.set()
+        await server.wait_for_status(message_id, "sent")
+    assert len(provider.requests_to("POST", "/messages")) == 1, "the provider accepted the reply once"

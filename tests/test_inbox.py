@@ -4,6 +4,7 @@ after, and a payload that fails is kept with its error, retried, and replayable.
 from __future__ import annotations
 
 import base64
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -183,3 +184,61 @@ async def test_ignored_events_are_listed_with_their_reason_and_not_replayed(nexu
         status, replay = await server.api("POST", f"/inbound-events/{event['id']}/replay", token)
         assert (status, replay["error"]["code"]) == (409, "ignored_event")
         assert await server.nexus.inbox.sweep() == 0
+class Slow(Channel):
+    """Processes each payload only when the test says so, and counts how often it started."""
+
+    type_name = "slowinbox"
+    Config = ChannelConfig
+    calls = 0
+    started: asyncio.Event
+    proceed: asyncio.Event
+
+    async def handle_webhook(self, request):
+        await self.host.store_raw(request.body, request.headers)
+        return WebhookResponse.ok({"stored": True})
+
+    async def process_raw(self, payload, headers):
+        Slow.calls += 1
+        Slow.started.set()
+        await Slow.proceed.wait()
+        event = json.loads(payload)
+        await self.host.receive(InboundMessage(event["id"], Identity(event["from"]), text=event["text"]))
+
+
+class SlowPlugin:
+    @hookimpl
+    def nexus_register_channel_types(self, register):
+        register(Slow)
+
+
+async def test_a_payload_processed_for_longer_than_its_lease_is_processed_once(nexus_server):
+    """A slow media download keeps a payload in processing past its lease: its processor renews
+    the lease, so no sweep takes it back, and it is processed once."""
+    from nexus.clock import now
+
+    Slow.calls, Slow.started, Slow.proceed = 0, asyncio.Event(), asyncio.Event()
+    config = {"channels": {"box": {"type": "slowinbox"}}, "inbox": {"lease": 1.0}}
+    async with nexus_server(config, plugins={"slow": SlowPlugin()}) as server:
+        assert (await server.post_webhook("box", {"id": "m-1", "from": "alice", "text": "a video"})).status == 200
+        await wait_for(Slow.started.is_set, message="processing to start")
+        (event,) = await models.InboundEvent.all()
+        first_expiry = event.lease_expires_at
+        # A reclaim rule that went by age alone would take a two-minute-old claim back.
+        await models.InboundEvent.filter(id=event.id).update(status_changed_at=now() - timedelta(minutes=2))
+
+        async def outlived_its_first_lease() -> bool:
+            row = await models.InboundEvent.get(id=event.id)
+            return row.status == "processing" and row.lease_expires_at > first_expiry and now() > first_expiry
+
+        await wait_for(outlived_its_first_lease, message="processing to outlive its first lease, renewed")
+        assert await server.nexus.inbox.sweep() == 0, "a payload whose processor is alive is not taken back"
+        Slow.proceed.set()
+        await server.wait_for_message(external_id="m-1")
+
+        async def processed():
+            row = await models.InboundEvent.get(id=event.id)
+            return row if row.status == "processed" else None
+
+        row = await wait_for(processed, message="the payload to be processed")
+        assert (Slow.calls, row.attempts) == (1, 1)
+        assert len(await server.messages("box")) == 1

@@ -163,9 +163,22 @@ class DeliverySettings(Section):
     concurrency: int = Field(10, ge=1, le=1000)
     sweep_interval: Duration = 30.0
     stuck_after: Duration = 120.0
+    #: A send's claim is valid this long without a heartbeat from its worker (it renews it
+    #: three times a lease); then the sweep queues the reply again.
+    lease: Duration = Field(10.0, gt=0)
+    #: A paced send waits in its job up to this long for its slot; a longer wait (a provider's
+    #: pause, a backlog) puts it back in the queue until its turn is near, without a slot. At
+    #: least the dispatcher's round (1 s), so that the sends in reach keep the channel busy.
+    max_inline_wait: Annotated[float, BeforeValidator(parse_duration), Field(ge=1.0)] = 5.0
     #: Automatic replies (from plugins) one address may get per hour, on any channel; the
     #: rest fail with a reason. Mail loops between two autoresponders stop here.
     auto_reply_limit: int = Field(5, ge=0)
+
+
+class InboxSettings(Section):
+    #: A payload's processing claim is valid this long without a heartbeat from its processor
+    #: (it renews it three times a lease); then any process's sweep takes the payload back.
+    lease: Duration = Field(30.0, gt=0)
 
 
 class AuthSettings(Section):
@@ -193,6 +206,7 @@ class Settings(Section):
     plugins: PluginSettings = PluginSettings()
     tickets: TicketSettings = TicketSettings()
     delivery: DeliverySettings = DeliverySettings()
+    inbox: InboxSettings = InboxSettings()
     auth: AuthSettings = AuthSettings()
     logging: LoggingSettings = LoggingSettings()
     channels: dict[str, dict[str, Any]] = {}

@@ -252,6 +252,10 @@ class Message(Model):
     edited_at = fields.DatetimeField(null=True)
     #: When a queued reply is due (again): a retry's backoff, or its turn after an earlier reply.
     next_attempt_at = fields.DatetimeField(null=True)
+    #: The fencing token of the reply's last delivery claim (see nexus.lease).
+    claim_token = fields.CharField(max_length=32, null=True)
+    #: Until when a sending claim is valid without a heartbeat from its worker.
+    lease_expires_at = fields.DatetimeField(null=True)
 
     attachments: fields.ReverseRelation[Attachment]
 
@@ -337,6 +341,10 @@ class InboundEvent(Model):
     received_at = fields.DatetimeField(auto_now_add=True)
     status_changed_at = fields.DatetimeField(null=True)
     processed_at = fields.DatetimeField(null=True)
+    #: The fencing token of the payload's last processing claim (see nexus.lease).
+    claim_token = fields.CharField(max_length=32, null=True)
+    #: Until when a processing claim is valid without a heartbeat from its processor.
+    lease_expires_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "inbound_events"

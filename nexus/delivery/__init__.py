@@ -5,20 +5,27 @@ The database is the source of truth, Redis only carries work:
 * A reply is committed as ``queued`` before the API answers 202; then a SAQ job keyed
   ``deliver:<message id>`` is enqueued. SAQ refuses a second job under a key that is still
   pending, so enqueueing is idempotent: one job per message.
-* A job *claims* its message with a conditional update (``queued`` → ``sending``), so two
-  jobs never send one message at once, and sends only when no earlier reply of the same ticket
-  is still pending, so replies arrive in the order they were written.
+* A job sends only the earliest pending reply of its ticket (:mod:`nexus.delivery.order`), so
+  replies arrive in the order they were written, and only once its pacing slot is near
+  (:mod:`nexus.delivery.ratelimit`): a slot is taken only by the send that uses it.
+* A job *claims* its message (``queued`` → ``sending``) with a lease and a fencing token
+  (:mod:`nexus.lease`): two jobs never send one message at once, the job renews the lease while
+  it sends, and every way out of ``sending`` (sent, queued again, failed) is written only if
+  the claim is still the job's. A worker whose claim was taken from it cannot overwrite what
+  the next one did.
 * A transient failure puts the message back to ``queued`` with ``next_attempt_at`` after an
   exponential backoff with jitter (or the provider's Retry-After); a permanent one marks it
   ``failed`` with the provider's code and text.
 * Every worker runs a dispatcher that enqueues due ``queued`` messages each second, and a
-  sweep that returns ``sending`` messages whose worker died (its job's heartbeat stopped, or
-  the job vanished from Redis) to ``queued``. A FLUSHALL, a Redis restart or a ``kill -9``
-  therefore delays a reply by seconds but never loses it.
+  sweep that returns ``sending`` messages whose lease passed (their worker died, hung or lost
+  the database) to ``queued``, and applies delivery receipts whose message has appeared. A
+  FLUSHALL, a Redis restart or a ``kill -9`` therefore delays a reply by seconds but never
+  loses it; a live send is never taken back, however slow the provider.
 
-Delivery is at least once. A duplicate at the provider is possible only when a process dies
-(or a send times out) after the provider accepted the message but before ``sent`` was
-committed; the claim and the per-ticket order keep every other case single.
+Delivery is at least once. A duplicate at the provider is possible only when the provider
+accepted a send whose result was never committed: the worker died, its send timed out, or it
+stopped renewing its claim for longer than ``delivery.lease`` (hung, or lost the database)
+while the send was under way. The claim and the per-ticket order keep every other case single.
 """
 
 from __future__ import annotations
@@ -42,8 +49,11 @@ from nexus.channel import PermanentError, RetryableError
 from nexus.clock import now
 from nexus.db import database_unavailable, fetch_one, models
 from nexus.db.models import Direction
+from nexus.delivery.budget import AutoReplyBudget
+from nexus.delivery.order import first_pending, first_pending_of
 from nexus.delivery.ratelimit import RateLimiter
 from nexus.delivery.status import StatusUpdates
+from nexus.lease import Claim, Lease
 from nexus.redis_backend import EmbeddedRedisQueue, connect_redis
 from nexus.types import DeliveryStatus, Identity, OutboundAttachment, OutboundMessage, SendResult
 from nexus.views import attachment_view, build_message_view
@@ -64,18 +74,18 @@ class _QuietShutdown(logging.Filter):
 logging.getLogger("saq").addFilter(_QuietShutdown())
 
 JOB_FUNCTION = "deliver"
-#: A paced send waits in the job up to this long; longer waits go back to the dispatcher.
-MAX_INLINE_WAIT = 5.0
+#: A reply that is not first in its ticket looks again this much later (its turn normally
+#: comes sooner: the reply before it hands over when it is done).
 ORDER_RECHECK = 5.0
 DISPATCH_INTERVAL = 1.0
 DISPATCH_BATCH = 500
 THREAD_REFERENCES = 20
-#: A running job touches its heartbeat this often (seconds) ...
+#: A running job touches its SAQ heartbeat this often (seconds) ...
 HEARTBEAT_EVERY = 3.0
-#: ... and one silent for this long belongs to a dead worker.
+#: ... and one silent for this long is stuck for SAQ.
 HEARTBEAT = 10
-#: A message is in "sending" at least this long before the sweep looks at its job.
-ORPHAN_GRACE = timedelta(seconds=2)
+#: The soonest a paced reply comes back to look for its slot.
+PACED_MIN_DELAY = 0.05
 
 __all__ = ["Delivery", "StatusUpdates"]
 
@@ -150,6 +160,11 @@ class Delivery:
         self.settings = nexus.settings.delivery
         self.queue = make_queue(nexus)
         self.limiter = RateLimiter(nexus.redis, nexus.settings.redis.namespace)
+        self.auto_replies = AutoReplyBudget(nexus.redis, nexus.settings.redis_key("auto-replies"),
+                                            self.settings.auto_reply_limit)
+        #: Claims on replies being sent: ``queued`` → ``sending``, renewed while sending.
+        self.claims = Lease(models.Message, held=DeliveryStatus.SENDING, available=[DeliveryStatus.QUEUED],
+                            duration=self.settings.lease, max_hold=self.settings.stuck_after)
         self.worker: Worker | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopping = False
@@ -171,7 +186,7 @@ class Delivery:
 
     def _job_timeout(self) -> float:
         slowest = max((rt.spec.cls.send_timeout for rt in self.nexus.channels.runtimes.values() if rt.spec.cls), default=30.0)
-        return slowest + MAX_INLINE_WAIT + 15
+        return slowest + self.settings.max_inline_wait + 15
 
     # --- The worker --------------------------------------------------------------------
 
@@ -235,6 +250,13 @@ class Delivery:
     async def dispatch_due(self) -> int:
         """Enqueue the queued replies that are due and first in their ticket: the ones whose
         retry time came, and the ones no job took (Redis lost it, or the enqueue failed)."""
+        created = 0
+        for message_id in await self.due():
+            created += await self.enqueue(message_id)
+        return created
+
+    async def due(self) -> list[int]:
+        """The queued replies that are due and first in their ticket, oldest first."""
         due = await models.Message.filter(
             status=DeliveryStatus.QUEUED, direction=Direction.OUTBOUND, private=False,
         ).filter(next_attempt_at__lte=now()).order_by("id").limit(DISPATCH_BATCH).values_list("id", "ticket_id")
@@ -242,39 +264,46 @@ class Delivery:
             status=DeliveryStatus.QUEUED, direction=Direction.OUTBOUND, private=False,
             next_attempt_at=None, status_changed_at__lte=now() - timedelta(seconds=2),
         ).order_by("id").limit(DISPATCH_BATCH).values_list("id", "ticket_id")
-        heads: dict[int, int] = {}
-        for message_id, ticket_id in sorted([*due, *fresh]):
-            heads.setdefault(ticket_id, message_id)
-        created = 0
-        for message_id in heads.values():
-            created += await self.enqueue(message_id)
-        return created
+        candidates = dict([*due, *fresh])
+        heads = await first_pending(candidates.values())
+        return sorted(message_id for message_id, ticket_id in candidates.items() if heads.get(ticket_id) == message_id)
 
     async def sweep(self) -> int:
-        """Return sends whose worker died to the queue: their job's heartbeat stopped, the job
-        is gone from Redis, or they have been ``sending`` for longer than ``stuck_after``.
-        Then forget status reports that never found their message."""
-        current = now()
-        rows = await models.Message.filter(
-            status=DeliveryStatus.SENDING, status_changed_at__lt=current - ORPHAN_GRACE
-        ).values_list("id", "status_changed_at")
+        """Return sends whose lease passed to the queue (their worker died, hung, or lost the
+        database; a worker that renews its claim keeps it, however slow the provider). Then
+        apply delivery receipts whose message has appeared, and forget those that never found
+        theirs. Returns how many sends it queued again."""
         returned = 0
-        if rows:
-            jobs = await self.queue.jobs([job_key(message_id) for message_id, _ in rows])
-            overdue = current - timedelta(seconds=self.settings.stuck_after)
-            for (message_id, changed), job in zip(rows, jobs, strict=True):
-                alive = job is not None and job.status == Status.ACTIVE and not job.stuck
-                if alive and changed >= overdue:
-                    continue
+        expired = await self.claims.expired(DISPATCH_BATCH)
+        if expired:
+            jobs = await self.queue.jobs([job_key(message_id) for message_id, _ in expired])
+            details = {row_id: (ticket_id, attempts) for row_id, ticket_id, attempts in await models.Message.filter(
+                id__in=[message_id for message_id, _ in expired]).values_list("id", "ticket_id", "attempts")}
+            for (message_id, token), job in zip(expired, jobs, strict=True):
                 if job is not None and job.status in (Status.ACTIVE, Status.QUEUED):
-                    await self.queue.abort(job, "the worker died while sending")
-                if await models.Message.filter(id=message_id, status=DeliveryStatus.SENDING, status_changed_at=changed).update(
-                    status=DeliveryStatus.QUEUED, status_changed_at=now(), next_attempt_at=now(),
+                    # Free the job's key, so that the reply can be enqueued again.
+                    await self.queue.abort(job, "its claim on the reply expired")
+                ticket_id, attempts = details.get(message_id, (None, 0))
+                if attempts >= self.settings.max_attempts:
+                    # A reply whose every try ended with its worker gone (a plugin that
+                    # crashes the process on it, say) must not be tried forever.
+                    values = self._failure("worker_lost", f"gave up after {attempts} attempts: the worker stopped "
+                                           "while sending; the provider may or may not have received it")
+                    if await self.claims.take_back(message_id, token, **values):
+                        logger.warning("message %s failed: %s", message_id, values["error_text"])
+                        await self.nexus.metrics.incr("delivery_failed")
+                        await self.nexus.statuses.publish(message_id, "nexus_message_failed")
+                        if ticket_id is not None:
+                            await self._next_in_ticket(ticket_id, message_id)
+                    continue
+                if await self.claims.take_back(
+                    message_id, token, status_changed_at=now(), next_attempt_at=now(),
                     error_text="the worker stopped while sending; trying again",
                 ):
                     returned += 1
-                    logger.warning("message %s: its worker died while sending; queued again", message_id)
+                    logger.warning("message %s: its worker stopped renewing its claim while sending; queued again", message_id)
                     await self.nexus.statuses.publish(message_id)
+        await self.nexus.statuses.reconcile()
         await self.nexus.statuses.drop_expired()
         return returned
 
@@ -316,76 +345,75 @@ class Delivery:
         if message.next_attempt_at and message.next_attempt_at > now() + timedelta(seconds=0.5):
             return "not due"
 
-        earlier = await models.Message.filter(
-            ticket_id=message.ticket_id, direction=Direction.OUTBOUND, private=False,
-            id__lt=message.id, status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENDING],
-        ).order_by("id").limit(1).values_list("id", "next_attempt_at")
-        if earlier:
-            (earlier_id, earlier_due), = earlier
-            later = max(now() + timedelta(seconds=ORDER_RECHECK), earlier_due or now())
-            await models.Message.filter(id=message.id, status=DeliveryStatus.QUEUED).update(next_attempt_at=later)
-            return f"waiting for message {earlier_id}"
+        first = await first_pending_of(message.ticket_id)
+        if first != message.id:
+            await models.Message.filter(id=message.id, status=DeliveryStatus.QUEUED).update(
+                next_attempt_at=now() + timedelta(seconds=ORDER_RECHECK))
+            return f"waiting for message {first}"
 
         runtime = self.nexus.channels.get(loaded.channel)
         if runtime is None:
-            await self._fail(loaded, "channel_not_configured", f"channel {loaded.channel!r} is not configured")
+            await self._fail_unclaimed(loaded, "channel_not_configured", f"channel {loaded.channel!r} is not configured")
             return "failed"
 
-        claimed = await models.Message.filter(id=message.id, status=DeliveryStatus.QUEUED).update(
-            status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, status_changed_at=now(), next_attempt_at=None,
+        # Pacing first: a slot is taken only by a send that is about to use it.
+        slot = await self.limiter.reserve(runtime.name, loaded.recipient.address, runtime.rate_limit,
+                                          within=self.settings.max_inline_wait)
+        if not slot.taken:
+            delay = max(PACED_MIN_DELAY, slot.wait - self.settings.max_inline_wait)
+            await models.Message.filter(id=message.id, status=DeliveryStatus.QUEUED).update(
+                next_attempt_at=now() + timedelta(seconds=delay))
+            return "paced"
+
+        claim = await self.claims.claim(
+            message.id, attempts=F("attempts") + 1, status_changed_at=now(), next_attempt_at=None,
         )
-        if not claimed:
+        if claim is None:
             return "claimed elsewhere"
         attempt = message.attempts + 1
         message.status, message.attempts, message.next_attempt_at = DeliveryStatus.SENDING, attempt, None
+        message.claim_token = claim.token
         files = await models.Attachment.filter(message_id=message.id).order_by("id")
         self._publish(loaded, files)
+        async with self.claims.keep(claim):
+            return await self._send(loaded, claim, runtime, attempt, files, slot.wait)
 
+    async def _send(self, loaded: Outgoing, claim: Claim, runtime: Any, attempt: int,
+                    files: list[models.Attachment], wait: float) -> str:
+        """Send a claimed reply and record the outcome, if the claim is still this job's."""
+        message = loaded.message
         try:
             if not runtime.usable or runtime.instance is None:
                 raise RetryableError(f"channel {runtime.name!r} is not running: {runtime.error or runtime.state}", code="channel_unavailable")
             outbound = await self._outbound(loaded, attempt, files)
-            if outbound.automatic and not await self._within_auto_reply_limit(runtime.name, outbound.recipient.address):
+            if outbound.automatic and not await self.auto_replies.admit(runtime.name, outbound.recipient.address, message.id):
                 raise PermanentError(
                     f"{outbound.recipient.address} got {self.settings.auto_reply_limit} automatic replies in the "
                     "last hour (delivery.auto_reply_limit); this one is not sent, to break a possible mail loop",
                     code="auto_reply_limit",
                 )
             cls = runtime.instance
-            wait = await self.limiter.reserve(runtime.name, outbound.recipient.address, runtime.rate_limit)
-            if wait > MAX_INLINE_WAIT:
-                await self._requeue(loaded, wait, None, files, count_attempt=False)
-                return "paced"
             if wait:
                 await asyncio.sleep(wait)
             await self.nexus.metrics.incr("delivery_attempts")
             result = await asyncio.wait_for(cls.send(outbound), cls.send_timeout)
         except asyncio.CancelledError:
             # Shutting down mid-send: back to the queue (the send may or may not have happened).
-            await asyncio.shield(self._requeue(loaded, 0, "interrupted by shutdown", files, count_attempt=False))
+            await asyncio.shield(self._requeue(loaded, claim, 0, "interrupted by shutdown", files, count_attempt=False))
             raise
         except TimeoutError:
-            return await self._transient(loaded, attempt, RetryableError("the provider did not answer in time", code="timeout"), files)
+            return await self._transient(loaded, claim, attempt, RetryableError("the provider did not answer in time", code="timeout"), files)
         except PermanentError as exc:
-            await self._fail(loaded, exc.code or "permanent_error", exc.message, files)
+            await self._fail(loaded, claim, exc.code or "permanent_error", exc.message, files)
             return "failed"
         except RetryableError as exc:
             if exc.retry_after:
                 await self.limiter.pause(runtime.name, exc.retry_after)
-            return await self._transient(loaded, attempt, exc, files)
+            return await self._transient(loaded, claim, attempt, exc, files)
         except Exception as exc:  # noqa: BLE001 - a plugin bug or a network error: retry
             logger.exception("channel %r raised while sending message %s", runtime.name, message.id)
-            return await self._transient(loaded, attempt, RetryableError(f"{type(exc).__name__}: {exc}", code="error"), files)
-        await self._sent(loaded, result, files)
-        return "sent"
-
-    async def _within_auto_reply_limit(self, channel: str, address: str) -> bool:
-        hour = int(now().timestamp() // 3600)
-        key = self.nexus.settings.redis_key("auto-replies", channel, address.lower(), hour)
-        count = await self.nexus.redis.incr(key)
-        if count == 1:
-            await self.nexus.redis.expire(key, 3700)
-        return count <= self.settings.auto_reply_limit
+            return await self._transient(loaded, claim, attempt, RetryableError(f"{type(exc).__name__}: {exc}", code="error"), files)
+        return await self._sent(loaded, claim, result, files)
 
     async def _outbound(self, loaded: Outgoing, attempt: int, files: list[models.Attachment]) -> OutboundMessage:
         message = loaded.message
@@ -420,42 +448,51 @@ class Delivery:
             if name != "attempts":
                 setattr(message, name, value)
 
-    async def _sent(self, loaded: Outgoing, result: SendResult, files: list[models.Attachment]) -> None:
+    def _lost(self, loaded: Outgoing, outcome: str) -> None:
+        logger.warning("message %s: %s, but its claim was taken over meanwhile (its worker stopped renewing it); "
+                       "the claim's new holder decides", loaded.message.id, outcome)
+
+    async def _sent(self, loaded: Outgoing, claim: Claim, result: SendResult, files: list[models.Attachment]) -> str:
         message = loaded.message
         values: dict[str, Any] = {
             "status": DeliveryStatus.SENT, "status_changed_at": now(), "sent_at": result.sent_at or now(),
-            "external_id": result.external_id, "error_code": None, "error_text": None,
+            "external_id": result.external_id, "error_code": None, "error_text": None, "next_attempt_at": None,
         }
         if result.metadata:
             values["metadata"] = {**(message.metadata or {}), "provider": dict(result.metadata)}
         try:
-            await models.Message.filter(id=message.id, status=DeliveryStatus.SENDING).update(**values)
+            recorded = await self.claims.finish(claim, **values)
         except IntegrityError:
             logger.error("message %s: the provider returned id %r, which another message has", message.id, result.external_id)
             values.pop("external_id")
-            await models.Message.filter(id=message.id, status=DeliveryStatus.SENDING).update(**values)
+            recorded = await self.claims.finish(claim, **values)
+        if not recorded:
+            self._lost(loaded, f"the provider accepted it (id {result.external_id!r})")
+            return "sent, superseded"
         self._mirror(message, values)
         await self.nexus.metrics.record_sent((now() - message.created_at).total_seconds())
         self._publish(loaded, files, "nexus_message_sent")
         if result.external_id and await models.PendingStatus.exists(channel_id=message.channel_id, external_id=result.external_id):
             await self.nexus.statuses.apply_pending(message.channel_id, result.external_id)
-        await self._next_in_ticket(message)
+        await self._next_in_ticket(message.ticket_id, message.id)
+        return "sent"
 
-    async def _transient(self, loaded: Outgoing, attempt: int, exc: RetryableError,
+    async def _transient(self, loaded: Outgoing, claim: Claim, attempt: int, exc: RetryableError,
                          files: list[models.Attachment]) -> str:
         if attempt >= self.settings.max_attempts:
-            await self._fail(loaded, exc.code or "gave_up", f"gave up after {attempt} attempts: {exc.message}", files)
+            await self._fail(loaded, claim, exc.code or "gave_up", f"gave up after {attempt} attempts: {exc.message}", files)
             return "failed"
         delay = backoff(attempt, self.settings.backoff_base, self.settings.backoff_max)
         if exc.retry_after:
             delay = max(delay, exc.retry_after)
-        await self._requeue(loaded, delay, exc.message, files, code=exc.code)
+        if not await self._requeue(loaded, claim, delay, exc.message, files, code=exc.code):
+            return "retry superseded"
         await self.nexus.metrics.incr("delivery_retried")
         logger.info("message %s: attempt %s failed (%s); retrying in %.1fs", loaded.message.id, attempt, exc.message, delay)
         return "retrying"
 
-    async def _requeue(self, loaded: Outgoing, delay: float, error: str | None,
-                       files: list[models.Attachment], *, code: str | None = None, count_attempt: bool = True) -> None:
+    async def _requeue(self, loaded: Outgoing, claim: Claim, delay: float, error: str | None,
+                       files: list[models.Attachment], *, code: str | None = None, count_attempt: bool = True) -> bool:
         message = loaded.message
         values: dict[str, Any] = {
             "status": DeliveryStatus.QUEUED, "status_changed_at": now(),
@@ -465,38 +502,52 @@ class Delivery:
             values.update(error_code=code, error_text=error)
         if not count_attempt:
             values["attempts"] = F("attempts") - 1
+        if not await self.claims.finish(claim, **values):
+            self._lost(loaded, f"its attempt ended ({error})")
+            return False
+        if not count_attempt:
             message.attempts -= 1
-        if await models.Message.filter(id=message.id, status=DeliveryStatus.SENDING).update(**values):
-            self._mirror(message, values)
-            self._publish(loaded, files)
+        self._mirror(message, values)
+        self._publish(loaded, files)
+        return True
 
-    async def _fail(self, loaded: Outgoing, code: str, text: str,
-                    files: list[models.Attachment] | None = None) -> None:
-        message = loaded.message
-        values: dict[str, Any] = {"status": DeliveryStatus.FAILED, "status_changed_at": now(), "failed_at": now(),
-                                  "error_code": code[:100], "error_text": text, "next_attempt_at": None}
-        updated = await models.Message.filter(
-            id=message.id, status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENDING]
-        ).update(**values)
-        if updated:
-            self._mirror(message, values)
-            logger.warning("message %s failed: %s (%s)", message.id, text, code)
-            await self.nexus.metrics.incr("delivery_failed")
-            self._publish(loaded, files, "nexus_message_failed")
-        await self._next_in_ticket(message)
+    async def _fail(self, loaded: Outgoing, claim: Claim, code: str, text: str, files: list[models.Attachment]) -> None:
+        values = self._failure(code, text)
+        if not await self.claims.finish(claim, **values):
+            self._lost(loaded, f"it failed ({text})")
+            return
+        await self._failed(loaded, values, files)
+        await self._next_in_ticket(loaded.message.ticket_id, loaded.message.id)
 
-    async def _next_in_ticket(self, message: models.Message) -> None:
-        """Hand the ticket's next queued reply to a worker now (it was not enqueued while this
-        one was pending)."""
-        following = await models.Message.filter(
-            ticket_id=message.ticket_id, direction=Direction.OUTBOUND, private=False,
-            id__gt=message.id, status=DeliveryStatus.QUEUED,
-        ).order_by("id").limit(1).values_list("id", "next_attempt_at")
-        if following:
-            (following_id, due), = following
-            if due is not None and due > now():
-                await models.Message.filter(id=following_id, status=DeliveryStatus.QUEUED).update(next_attempt_at=now())
-            await self.enqueue(following_id)
+    async def _fail_unclaimed(self, loaded: Outgoing, code: str, text: str) -> None:
+        """Fail a queued reply that no job has claimed (its channel is gone)."""
+        values = self._failure(code, text)
+        if await models.Message.filter(id=loaded.message.id, status=DeliveryStatus.QUEUED).update(**values):
+            await self._failed(loaded, values, None)
+            await self._next_in_ticket(loaded.message.ticket_id, loaded.message.id)
+
+    @staticmethod
+    def _failure(code: str, text: str) -> dict[str, Any]:
+        return {"status": DeliveryStatus.FAILED, "status_changed_at": now(), "failed_at": now(),
+                "error_code": code[:100], "error_text": text, "next_attempt_at": None}
+
+    async def _failed(self, loaded: Outgoing, values: dict[str, Any], files: list[models.Attachment] | None) -> None:
+        self._mirror(loaded.message, values)
+        logger.warning("message %s failed: %s (%s)", loaded.message.id, values["error_text"], values["error_code"])
+        await self.nexus.metrics.incr("delivery_failed")
+        self._publish(loaded, files, "nexus_message_failed")
+
+    async def _next_in_ticket(self, ticket_id: int, message_id: int) -> None:
+        """Hand the ticket's next pending reply to a worker now (it was not enqueued while
+        reply ``message_id`` was pending)."""
+        following = await first_pending_of(ticket_id)
+        if following is None:
+            return
+        if following > message_id:
+            # It waited for this one; a reply before this one keeps its own retry time.
+            await models.Message.filter(id=following, status=DeliveryStatus.QUEUED, next_attempt_at__gt=now()).update(
+                next_attempt_at=now())
+        await self.enqueue(following)
 
     # --- Operators ---------------------------------------------------------------------
 
@@ -510,7 +561,7 @@ class Delivery:
                         "failed_at": message.failed_at.isoformat() if message.failed_at else None})
         updated = await models.Message.filter(id=message_id, status=DeliveryStatus.FAILED).update(
             status=DeliveryStatus.QUEUED, status_changed_at=now(), next_attempt_at=None, attempts=0,
-            error_code=None, error_text=None, failed_at=None,
+            error_code=None, error_text=None, failed_at=None, claim_token=None,
             metadata={**(message.metadata or {}), "failures": history[-10:]},
         )
         if not updated:

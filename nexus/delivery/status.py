@@ -27,6 +27,12 @@ RANK = {
 #: A report for an unknown message id is kept this long, waiting for the id to appear.
 PENDING_TTL = timedelta(days=3)
 CAS_RETRIES = 5
+_PENDING_WITH_MESSAGE = """
+SELECT p.* FROM pending_statuses p
+WHERE EXISTS (SELECT 1 FROM messages m WHERE m.channel_id = p.channel_id AND m.external_id = p.external_id
+              AND m.direction = 'outbound')
+ORDER BY p.id LIMIT {limit}
+"""
 
 
 def moves_forward(current: DeliveryStatus, new: DeliveryStatus) -> bool:
@@ -56,6 +62,12 @@ class StatusUpdates:
                 channel_id=channel_id, external_id=update.external_id, status=status, at=update.at,
                 error_code=update.error_code, error_text=update.error_text,
             )
+            # The send may have recorded this id after the look-up above, and looked for
+            # waiting reports before this one was stored: look again. (Each side commits
+            # before it reads the other's, so at least one of the two sees the other.)
+            if await models.Message.exists(channel_id=channel_id, external_id=update.external_id, direction=Direction.OUTBOUND):
+                await self.apply_pending(channel_id, update.external_id)
+                return True
             return False
         await self._apply_to(message, status, update.at, update.error_code, update.error_text)
         return True
@@ -71,7 +83,8 @@ class StatusUpdates:
             when = at or now()
             values: dict[str, Any] = {"status": status, "status_changed_at": now()}
             if status == DeliveryStatus.FAILED:
-                values.update(failed_at=when, error_code=error_code, error_text=error_text)
+                values.update(failed_at=when, error_code=error_code or "failed",
+                              error_text=error_text or "the provider reported that the message was not delivered")
             else:
                 if status in (DeliveryStatus.DELIVERED, DeliveryStatus.READ) and message.delivered_at is None:
                     values["delivered_at"] = when
@@ -96,12 +109,23 @@ class StatusUpdates:
         pending = await models.PendingStatus.filter(channel_id=channel_id, external_id=external_id).order_by("id")
         if not pending:
             return
-        message = await models.Message.get(channel_id=channel_id, external_id=external_id)
+        message = await models.Message.get_or_none(channel_id=channel_id, external_id=external_id, direction=Direction.OUTBOUND)
+        if message is None:
+            return
         for row in sorted(pending, key=lambda r: RANK.get(DeliveryStatus(r.status), 5)):
             await self._apply_to(message, DeliveryStatus(row.status), row.at, row.error_code, row.error_text)
             refreshed = await models.Message.get_or_none(id=message.id)
             message = refreshed or message
         await models.PendingStatus.filter(id__in=[row.id for row in pending]).delete()
+
+    async def reconcile(self, limit: int = 500) -> int:
+        """Apply waiting reports whose message has appeared since (its sender's process died
+        between recording the send and applying them). Returns how many messages it updated."""
+        rows = await models.PendingStatus.raw(_PENDING_WITH_MESSAGE.format(limit=int(limit)))
+        found = sorted({(row.channel_id, row.external_id) for row in rows})
+        for channel_id, external_id in found:
+            await self.apply_pending(channel_id, external_id)
+        return len(found)
 
     async def drop_expired(self) -> int:
         return await models.PendingStatus.filter(created_at__lt=now() - PENDING_TTL).delete()
