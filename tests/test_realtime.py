@@ -90,7 +90,7 @@ async def test_agents_see_changes_live_for_the_tickets_they_may_see(chat_server)
         await asyncio.sleep(0.3)
         assert all(name != "message.created" or data["text"] != "Anyone?" for name, data in ann_l.events[ann_seen:])
 
-        reply = (await server.api("POST", f"/tickets/{ticket_id}/messages", admin_token, {"body": "On it"})).body
+        reply = (await server.api("POST", f"/tickets/{ticket_id}/messages", admin_token, {"text": "On it"})).body
         statuses = set()
         await ben_l.wait("message.updated", lambda m: m["id"] == reply["id"] and m["status"] == "sent")
         statuses = {m["status"] for m in ben_l.named("message.updated") if m["id"] == reply["id"]}
@@ -214,7 +214,7 @@ async def test_events_cross_processes_through_redis(tmp_path, cluster_env):
                 await listener.wait("message.created", lambda m: m["text"] == "via process B")
 
                 # With no worker running, replies wait, but events still flow.
-                status, reply = await on_b.api("POST", f"/tickets/{created['id']}/messages", token, {"body": "hello"})
+                status, reply = await on_b.api("POST", f"/tickets/{created['id']}/messages", token, {"text": "hello"})
                 assert status == 202
                 await listener.wait("message.created", lambda m: m["id"] == reply["id"] and m["status"] == "queued")
                 assert provider.requests_to("POST", "/messages") == []
