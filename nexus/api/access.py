@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, Literal, TypeVar
 
@@ -98,10 +98,10 @@ def decode_cursor(cursor: str, *kinds: Kind) -> list[Any]:
             decoded.append(number)
         else:
             try:
-                when = datetime.fromisoformat(value) if isinstance(value, str) else None
-            except ValueError:
+                when = datetime.fromisoformat(value).astimezone(UTC) if isinstance(value, str) else None
+            except (ValueError, OverflowError):
                 when = None
-            if when is None or when.tzinfo is None:
+            if when is None or not isinstance(value, str) or datetime.fromisoformat(value).tzinfo is None:
                 raise invalid
             decoded.append(when)
     return decoded

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -45,7 +45,21 @@ def _attributes(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return value
 
 
+def _future_time(value: datetime | None) -> datetime | None:
+    """A time a ticket can wake at: with a zone (UTC if none), within ten years."""
+    if value is None:
+        return None
+    try:
+        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:
+        raise ValueError("out of range") from None
+    if value > datetime.now(UTC) + timedelta(days=MAX_TTL_DAYS):
+        raise ValueError(f"at most {MAX_TTL_DAYS} days ahead")
+    return value
+
+
 Filename = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_filename)]
+WakeTime = Annotated[datetime, AfterValidator(_future_time)]
 Attributes = Annotated[dict[str, Any], AfterValidator(_attributes)]
 
 
@@ -117,7 +131,7 @@ class TicketPatch(Strict):
     assignee_id: Id | None = Field(None, description="an agent id; null to unassign")
     team_id: Id | None = Field(None, description="a team id; null for no team")
     labels: list[Annotated[str, Field(max_length=100)]] = Field(None, max_length=50)  # type: ignore[assignment]
-    snoozed_until: datetime | None = Field(None, description="when a snoozed ticket reopens; null to clear")
+    snoozed_until: WakeTime | None = Field(None, description="when a snoozed ticket reopens; null to clear")
     subject: str | None = Field(None, max_length=500)
 
 
