@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import socketio
-from quart import Quart, Response, request
+from quart import Quart, request
+from quart_cors import cors
 from quart_schema import Info, QuartSchema
 
 from nexus import __version__
@@ -97,18 +98,12 @@ def create_app(
                     raise field_error(422, "invalid_request", name.replace("\x00", "") or "query",
                                       "contains a NUL character")
 
-    origins = set(setup.settings.server.cors_origins)
-
-    @app.after_request
-    async def cors(response: Response) -> Response:
-        origin = request.headers.get("Origin")
-        if origin and ("*" in origins or origin in origins):
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Vary"] = "Origin"
-            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, PUT, DELETE, OPTIONS"
-            response.headers["Access-Control-Expose-Headers"] = "Retry-After, Content-Disposition"
-        return response
+    origins = list(setup.settings.server.cors_origins)
+    if origins:
+        # Bearer tokens, not cookies: no credentials, and "*" may be allowed.
+        cors(app, allow_origin="*" if "*" in origins else origins, allow_headers=["Authorization", "Content-Type"],
+             allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"], expose_headers=["Retry-After", "Content-Disposition"],
+             max_age=600)
 
     @app.before_serving
     async def start() -> None:

@@ -67,6 +67,10 @@ async def test_unauthenticated_bodies_are_limited_to_a_few_kilobytes(chat_server
     status, reply = await server.api("POST", f"/tickets/{ticket}/messages", token, {
         "text": "the file", "attachments": [{"filename": "big.pdf", "content_type": "application/pdf", "data": attachment}]})
     assert status == 202, reply
+    # ... and only they: other authenticated bodies stop at 1 MB.
+    response = await server.request("PATCH", f"/api/v1/tickets/{ticket}", token=token,
+                                    data=json.dumps({"subject": "z" * 1_100_000}), headers={"Content-Type": "application/json"})
+    assert_error(response, 413, "payload_too_large")
 
 
 async def test_failed_logins_are_limited_per_account_and_address_across_processes(tmp_path, cluster_env):
@@ -392,3 +396,20 @@ async def test_metrics_and_readiness_can_need_a_token_or_an_address(nexus_server
     loopback = chat_config(chat_api) | {"server": {"monitoring_networks": ["127.0.0.0/8"]}}
     async with nexus_server(loopback) as server:
         assert (await server.request("GET", "/metrics")).status == 200
+
+
+async def test_browsers_of_the_configured_origins_may_call_the_api(nexus_server, chat_api):
+    async with nexus_server(chat_config(chat_api) | {"server": {"cors_origins": ["https://console.example.com"]}}) as server:
+        _, token = await server.agent()
+        preflight = await server.request("OPTIONS", "/api/v1/tickets", headers={
+            "Origin": "https://console.example.com", "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": "authorization, content-type"})
+        assert preflight.status == 200
+        assert preflight.headers["Access-Control-Allow-Origin"] == "https://console.example.com"
+        assert "PATCH" in preflight.headers["Access-Control-Allow-Methods"]
+        assert "authorization" in preflight.headers["Access-Control-Allow-Headers"].lower()
+        answer = await server.request("GET", "/api/v1/tickets", token=token, headers={"Origin": "https://console.example.com"})
+        assert answer.headers["Access-Control-Allow-Origin"] == "https://console.example.com"
+        assert "Retry-After" in answer.headers["Access-Control-Expose-Headers"]
+        stranger = await server.request("GET", "/api/v1/tickets", token=token, headers={"Origin": "https://evil.example"})
+        assert "Access-Control-Allow-Origin" not in stranger.headers

@@ -6,9 +6,10 @@ what is known then:
 
 * ``POST /api/v1/auth/login`` and every request without an ``Authorization`` header get
   :data:`PUBLIC_BODY_LIMIT` (a few KB);
-* authenticated API requests get the app's ``MAX_CONTENT_LENGTH`` (replies with attachments).
-  Their handlers check the token before they read the body, so a request with a bad token is
-  answered 401 without its body being read;
+* a reply (``POST /api/v1/tickets/<id>/messages``, which carries attachments) from a request
+  with credentials gets the app's ``MAX_CONTENT_LENGTH``; other requests with credentials
+  get :data:`AUTHENTICATED_BODY_LIMIT`. Handlers check the token before they read the body,
+  so a request with a bad token is answered 401 without its body being read;
 * webhooks keep the app's limit: their channel decides what it accepts.
 
 JSON bodies are parsed strictly: UTF-8 only, no ``NaN`` or ``Infinity``, no NUL character in
@@ -19,6 +20,7 @@ the problem, never a 500 further down.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from quart import Request
@@ -27,26 +29,34 @@ from nexus.web.errors import ApiError, field_error
 
 #: The largest body of an unauthenticated request (login is about a hundred bytes).
 PUBLIC_BODY_LIMIT = 8 * 1024
+#: The largest body of an authenticated request other than a reply (a canned response of
+#: 100,000 characters fits).
+AUTHENTICATED_BODY_LIMIT = 1024 * 1024
+UPLOAD_PATH = re.compile(r"^/api/v1/tickets/[0-9]+/messages$")
 #: The deepest nesting of arrays and objects a JSON body may have.
 MAX_DEPTH = 32
 LOGIN_PATH = "/api/v1/auth/login"
 WEBHOOKS_PREFIX = "/webhooks/"
 
 
-def body_limit_for(path: str, has_credentials: bool, default: int | None) -> int | None:
+def body_limit_for(method: str, path: str, has_credentials: bool, default: int | None) -> int | None:
     """The body limit of a request to ``path``; ``default`` is the app's limit."""
     if path.startswith(WEBHOOKS_PREFIX):
         return default
     if path == LOGIN_PATH or not has_credentials:
-        return PUBLIC_BODY_LIMIT if default is None else min(PUBLIC_BODY_LIMIT, default)
-    return default
+        limit = PUBLIC_BODY_LIMIT
+    elif method == "POST" and UPLOAD_PATH.match(path):
+        return default
+    else:
+        limit = AUTHENTICATED_BODY_LIMIT
+    return limit if default is None else min(limit, default)
 
 
 class NexusRequest(Request):
     def __init__(self, method: str, scheme: str, path: str, query_string: bytes, headers: Any,
                  root_path: str, http_version: str, scope: Any, *, max_content_length: int | None = None,
                  **kwargs: Any) -> None:
-        self.body_limit = body_limit_for(path, "authorization" in headers, max_content_length)
+        self.body_limit = body_limit_for(method, path, "authorization" in headers, max_content_length)
         super().__init__(method, scheme, path, query_string, headers, root_path, http_version, scope,
                          max_content_length=self.body_limit, **kwargs)
         self.max_content_length = self.body_limit
