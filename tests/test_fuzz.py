@@ -2,10 +2,11 @@
 OpenAPI document, with valid and invalid examples, must never answer 5xx, and every answer
 must be one the document lists, in the shape it documents (error responses included).
 
-The number of examples per operation is bounded (``NEXUS_FUZZ_EXAMPLES``, default 12) so the
-suite stays quick; a longer run by hand is the same test with a larger number:
+The number of examples per operation is bounded (``NEXUS_FUZZ_EXAMPLES``, default 12) and
+derandomized, so the suite stays quick and repeatable; a longer run by hand is the same test
+with more examples, fresh random ones (``NEXUS_FUZZ_RANDOM=1``), printing its request count:
 
-    NEXUS_FUZZ_EXAMPLES=300 .venv/bin/python -m pytest tests/test_fuzz.py -q
+    NEXUS_FUZZ_EXAMPLES=500 NEXUS_FUZZ_RANDOM=1 .venv/bin/python -m pytest tests/test_fuzz.py -q -s
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -40,6 +42,7 @@ from tests.conftest import CHAT_SECRET, free_port, message_event
 from tests.helpers import NexusProcess
 
 EXAMPLES = int(os.environ.get("NEXUS_FUZZ_EXAMPLES", "12"))
+DERANDOMIZE = not os.environ.get("NEXUS_FUZZ_RANDOM")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 #: Operations that revoke the token they are called with: they get a throwaway token of a
 #: second admin, so the fuzzing admin's token survives the run.
@@ -51,6 +54,7 @@ class FuzzTarget:
     url: str
     token: str
     spare_id: int
+    statuses: Counter[int] = field(default_factory=Counter)
 
     def headers_for(self, method: str, path: str) -> dict[str, str]:
         token = self.throwaway_token() if (method, path) in SELF_REVOKING else self.token
@@ -107,7 +111,9 @@ async def fuzz_target(nexus_backends, tmp_path_factory) -> Iterator[FuzzTarget]:
                       headers=auth, timeout=30)
         requests.post(f"{url}/api/v1/tickets/{tickets[1]['id']}/messages", headers=auth, timeout=30, json={
             "text": "with a file", "attachments": [{"filename": "a.txt", "content_type": "text/plain", "data": "aGk="}]})
-        yield FuzzTarget(url, token, spare.id)
+        target = FuzzTarget(url, token, spare.id)
+        yield target
+        print(f"\nfuzzing: {sum(target.statuses.values())} requests, by status {dict(sorted(target.statuses.items()))}")
     finally:
         process.stop()
         await close_database(ctx)
@@ -147,10 +153,11 @@ def test_the_api_never_fails_and_answers_as_documented(operation, mode, fuzz_tar
     headers = fuzz_target.headers_for(operation.method.upper(), operation.path)
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=DERANDOMIZE,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
     def call(case) -> None:
         response = case.call(base_url=fuzz_target.url, headers=headers, timeout=60)
+        fuzz_target.statuses[response.status_code] += 1
         case.validate_response(response, checks=CHECKS)
 
     call()
