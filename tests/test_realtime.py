@@ -335,6 +335,19 @@ async def test_a_password_change_revokes_the_other_tokens_and_their_sockets(chat
             await session.close()
 
 
+async def test_the_javascript_client_hears_why_its_session_ended(chat_server):
+    server = chat_server
+    _, admin_token = await server.agent("admin@example.com", role="admin")
+    agent, token = await server.agent("sam@example.com", role="agent")
+    async with JsClient(server.url, token) as client:
+        await client.wait(lambda l: l["type"] == "connected")
+        assert (await server.api("DELETE", f"/agents/{agent.id}", admin_token)).status == 204
+        ended = await client.wait(lambda l: l.get("name") == "session.ended")
+        assert ended["data"] == {"reason": "deactivated"}
+        gone = await client.wait(lambda l: l["type"] == "disconnect")
+        assert gone["reason"] == "io server disconnect", "the official client does not reconnect by itself"
+
+
 async def test_a_socket_is_dropped_when_its_token_expires(chat_server):
     server = chat_server
     agent, _ = await server.agent("sam@example.com", role="agent")

@@ -227,6 +227,7 @@ async def test_explicit_null_on_a_field_that_cannot_be_cleared_is_a_422(chat_ser
                         (f"/teams/{team['id']}", "member_ids"), (f"/canned-responses/{canned['id']}", "shortcut"),
                         (f"/canned-responses/{canned['id']}", "body")]:
         assert_error(await server.api("PATCH", path, token, {field: None}), 422, "invalid_request", field)
+    assert_error(await server.api("PATCH", f"/agents/{admin.id}", token, {"role": "agent"}), 409, "cannot_change_own_role")
     # What may be cleared still can.
     assert (await server.api("PATCH", f"/canned-responses/{canned['id']}", token, {"title": None})).status == 200
 

@@ -141,9 +141,9 @@ async def deactivate_agent(agent_id: int) -> tuple[str, int]:
     if agent.id == current_agent().id:
         raise ApiError(409, "cannot_deactivate_self", "you cannot deactivate yourself")
     await models.Agent.filter(id=agent_id).update(is_active=False, updated_at=now())
-    await nexus.accounts.revoke_agent_tokens(agent_id)
-    if nexus.realtime:
+    if nexus.realtime:  # first, so that the sockets hear "deactivated" rather than "revoked"
         await nexus.realtime.agent_changed(agent_id)
+    await nexus.accounts.revoke_agent_tokens(agent_id)
     return "", 204
 
 
