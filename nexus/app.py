@@ -108,7 +108,7 @@ def create_app(
     @app.before_serving
     async def start() -> None:
         await nexus.start()
-        app.extensions["nexus_login_limiter"] = LoginLimiter(setup.settings)
+        app.extensions["nexus_login_limiter"] = LoginLimiter(setup.settings, nexus.redis)
         if nexus.realtime is not None:
             nexus.accounts.on_revoked = nexus.realtime.tokens_revoked
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -23,24 +24,26 @@ from nexus.web.errors import ApiError
 _SCHEMES = {"redis": "async+redis", "rediss": "async+rediss", "unix": "async+redis+unix"}
 
 
-def _storage(settings: Settings) -> Storage:
+def _storage(settings: Settings, redis: Any) -> Storage:
     url = settings.redis.url
     if not url:
         return MemoryStorage()
     scheme, _, rest = url.partition("://")
-    return RedisStorage(f"{_SCHEMES[scheme]}://{rest}", implementation="redispy",
+    # The process's own connection pool: closed with it at shutdown.
+    return RedisStorage(f"{_SCHEMES[scheme]}://{rest}", implementation="redispy", connection_pool=redis.connection_pool,
                         key_prefix=settings.redis_key("login-limits"))
 
 
 class LoginLimiter:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, redis: Any) -> None:
+        """:param redis: the process's Redis client (``redis.asyncio.Redis``)."""
         auth = settings.auth
         window = max(1, round(auth.login_window))
         self.limits = {
             "account": RateLimitItemPerSecond(auth.login_failures_per_account, window),
             "address": RateLimitItemPerSecond(auth.login_failures_per_address, window),
         }
-        self.strategy = MovingWindowRateLimiter(_storage(settings))
+        self.strategy = MovingWindowRateLimiter(_storage(settings, redis))
 
     def _keys(self, email: str, address: str | None) -> dict[str, str]:
         return {"account": email.strip().lower(), "address": address or "unknown"}
