@@ -56,6 +56,9 @@ async def test_unauthenticated_bodies_are_limited_to_a_few_kilobytes(chat_server
     login = await server.request("POST", "/api/v1/auth/login", data=json.dumps({"email": "a@b.c", "password": padding}),
                                  headers={"Content-Type": "application/json"})
     assert_error(login, 413, "payload_too_large")
+    largest = json.dumps({"email": "e" * 310 + "@example.c", "password": "\U0001F600" * 1000})  # ASCII escapes
+    assert_error(await server.request("POST", "/api/v1/auth/login", data=largest, headers={"Content-Type": "application/json"}),
+                 401, "invalid_credentials")
     # Any other endpoint without a valid token: 401 before the body is read, whatever its size.
     big = json.dumps({"text": "y" * 300_000})  # past the limit, small enough to be sent whole
     for auth in (None, "nx_not-a-token"):

@@ -27,8 +27,9 @@ from quart import Request
 
 from nexus.web.errors import ApiError, field_error
 
-#: The largest body of an unauthenticated request (login is about a hundred bytes).
-PUBLIC_BODY_LIMIT = 8 * 1024
+#: The largest body of an unauthenticated request: the largest login the schema allows
+#: (320 + 1000 characters, each up to 12 bytes as JSON escapes) fits.
+PUBLIC_BODY_LIMIT = 16 * 1024
 #: The largest body of an authenticated request other than a reply (a canned response of
 #: 100,000 characters fits).
 AUTHENTICATED_BODY_LIMIT = 1024 * 1024
