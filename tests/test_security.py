@@ -5,16 +5,20 @@ hidden item is indistinguishable from a missing one."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import threading
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
 
 from nexus.accounts import Accounts
 from nexus.db import models
+from nexus.testing import wait_for
 from nexus.testing.server import ApiResponse
 from nexus.tickets import NewAttachment
 from nexus.types import DeliveryStatus
@@ -417,3 +421,64 @@ async def test_browsers_of_the_configured_origins_may_call_the_api(nexus_server,
         assert "Retry-After" in answer.headers["Access-Control-Expose-Headers"]
         stranger = await server.request("GET", "/api/v1/tickets", token=token, headers={"Origin": "https://evil.example"})
         assert "Access-Control-Allow-Origin" not in stranger.headers
+
+
+class TcpProxy:
+    """A TCP forwarder to PostgreSQL that a test can cut, as a network partition or a
+    database restart would."""
+
+    def __init__(self, host: str, port: int, listen: int | None = None) -> None:
+        self.target = (host, port)
+        self.server: asyncio.Server | None = None
+        self.port = listen or free_port()
+        self.links: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> TcpProxy:
+        self.server = await asyncio.start_server(self._link, "127.0.0.1", self.port)
+        return self
+
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self.links |= {writer, upstream_writer}
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+    async def cut(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+        for writer in self.links:
+            writer.close()
+        self.links.clear()
+
+
+async def test_a_database_outage_is_a_503_with_retry_after(nexus_server, chat_api, nexus_backends):
+    url = urlsplit(nexus_backends.database_url)
+    proxy = await TcpProxy(url.hostname, url.port or 5432).start()
+    through_proxy = url._replace(netloc=f"{url.username}@127.0.0.1:{proxy.port}").geturl()
+    async with nexus_server(chat_config(chat_api) | {"database": {"url": through_proxy}}) as server:
+        _, token = await server.agent()
+        assert (await server.api("GET", "/tickets", token)).status == 200
+        await proxy.cut()
+        for path in ("/tickets", "/me", "/contacts"):
+            answer = await server.api("GET", path, token)
+            assert_error(answer, 503, "database_unavailable")
+            assert answer.headers["Retry-After"] == "5"
+        proxy = await TcpProxy(url.hostname, url.port or 5432, listen=proxy.port).start()
+
+        async def back() -> bool:
+            return (await server.api("GET", "/me", token)).status == 200
+
+        await wait_for(back, timeout=20, message="the database to be back")
+    await proxy.cut()

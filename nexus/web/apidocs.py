@@ -44,7 +44,7 @@ ERROR_MEANINGS = {
     415: "The body was not sent as `Content-Type: application/json`.",
     422: "A field, query parameter or path parameter is invalid; `details` names each.",
     429: "Too many attempts; wait for the seconds in `Retry-After`.",
-    503: "A service this needs is unavailable; try again later.",
+    503: "The database (or, for a webhook, the channel) is unavailable; try again after `Retry-After`.",
 }
 
 EXTRA_RESPONSES = "nexus_responses"
@@ -144,12 +144,13 @@ class NexusOpenAPIProvider(OpenAPIProvider):
                 statuses |= {400, 422}
             if "requestBody" in operation:
                 statuses |= {400, 413, 415, 422}
+            statuses.add(503)
         for status in sorted(statuses):
             responses.setdefault(str(status), {
                 "description": ERROR_MEANINGS[status],
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
                 **({"headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}}
-                   if status == 429 else {}),
+                   if status in (429, 503) else {}),
             })
         operation["responses"] = dict(sorted(responses.items()))
         return operation

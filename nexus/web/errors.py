@@ -134,5 +134,36 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(Exception)
     async def unexpected(exc: Exception) -> Response:
+        if database_down(exc):
+            logger.warning("%s %s: the database is unavailable (%s)", request.method, request.path, exc)
+            response = error_response(503, "database_unavailable", "the database is unavailable; try again shortly")
+            response.headers["Retry-After"] = str(RETRY_AFTER_DOWN)
+            return response
         logger.exception("unhandled error")
         return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
+
+
+#: Seconds a client is asked to wait while the database is away.
+RETRY_AFTER_DOWN = 5
+
+
+def database_down(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a lost or refused database connection, as during
+    a restart or a failover: the request may succeed later, and deserves a 503, not a 500."""
+    from tortoise.exceptions import DBConnectionError
+
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        lost: tuple[type[BaseException], ...] = (OSError, DBConnectionError)
+    else:
+        lost = (OSError, DBConnectionError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                asyncpg.exceptions.OperatorInterventionError)
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, lost):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
