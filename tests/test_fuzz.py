@@ -24,6 +24,7 @@ import pytest_asyncio
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from nexus_channel_example import SIGNATURE_HEADER, sign
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -37,7 +38,6 @@ from nexus.app import create_app
 from nexus.config import Settings
 from nexus.db import close_database, models, open_database
 from nexus.testing.backends import truncate
-from nexus_channel_example import SIGNATURE_HEADER, sign
 from tests.conftest import CHAT_SECRET, free_port, message_event
 from tests.helpers import NexusProcess
 

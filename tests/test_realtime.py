@@ -11,15 +11,14 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import socketio
-
-import aiohttp
+from nexus_channel_example import SIGNATURE_HEADER, sign
 
 from nexus.accounts import Accounts
 from nexus.db import models
-from nexus.testing import FakeProvider, wait_for
-from nexus_channel_example import SIGNATURE_HEADER, sign
+from nexus.testing import wait_for
 from tests.conftest import chat_config, free_port, issue_token, message_event, post_events, receive
 from tests.helpers import NexusProcess
 

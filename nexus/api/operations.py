@@ -9,8 +9,21 @@ from quart import Blueprint, Response, jsonify
 from quart_schema import document_response, tag, validate_querystring
 from tortoise.expressions import Q, Subquery
 
-from nexus.api.access import admin_required, agent_required, current_agent, decode_cursor, encode_cursor
-from nexus.api.schemas import ChannelList, DeliveryQuery, InboundEventOut, InboundEventPage, InboundEventQuery, MessagePage
+from nexus.api.access import (
+    admin_required,
+    agent_required,
+    current_agent,
+    decode_cursor,
+    encode_cursor,
+)
+from nexus.api.schemas import (
+    ChannelList,
+    DeliveryQuery,
+    InboundEventOut,
+    InboundEventPage,
+    InboundEventQuery,
+    MessagePage,
+)
 from nexus.db import models
 from nexus.inbox import event_json
 from nexus.mime import safe_content_type

@@ -6,7 +6,13 @@ from quart import Blueprint, Response, current_app, jsonify, request
 from quart_schema import document_response, tag, validate_querystring, validate_request
 from tortoise.expressions import Q, Subquery
 
-from nexus.api.access import agent_required, current_agent, current_session, decode_cursor, encode_cursor
+from nexus.api.access import (
+    agent_required,
+    current_agent,
+    current_session,
+    decode_cursor,
+    encode_cursor,
+)
 from nexus.api.login_limit import LoginLimiter
 from nexus.api.schemas import (
     AgentOut,

@@ -13,7 +13,14 @@ from tortoise.expressions import Q, Subquery
 
 from nexus.api.access import agent_required, current_agent, decode_cursor, encode_cursor
 from nexus.api.ids import parse_id
-from nexus.api.schemas import MessageIn, MessagePage, MessageQuery, TicketPage, TicketPatch, TicketQuery
+from nexus.api.schemas import (
+    MessageIn,
+    MessagePage,
+    MessageQuery,
+    TicketPage,
+    TicketPatch,
+    TicketQuery,
+)
 from nexus.db import models
 from nexus.db.models import Priority, TicketStatus
 from nexus.tickets import NewAttachment

@@ -10,7 +10,7 @@ package, so it works without internet.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from importlib import resources
 from typing import Any, TypeVar
 
@@ -240,6 +240,3 @@ def docs_blueprint(title: str) -> Blueprint:
 def register_docs(app: Quart, title: str) -> None:
     app.register_blueprint(docs_blueprint(title))
 
-
-def tag_names() -> Iterable[str]:
-    return [tag["name"] for tag in TAGS]
