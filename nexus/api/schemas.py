@@ -117,9 +117,9 @@ class TicketQuery(Strict):
     status: str | None = Field(None, description="open, pending, snoozed or resolved; comma-separated for several")
     assignee: str | None = Field(None, description="'me', 'none' or an agent id")
     team: str | None = Field(None, description="a team id, or 'none'")
-    channel: str | None = Field(None, description="a channel name")
-    priority: str | None = None
-    label: str | None = None
+    channel: str | None = Field(None, max_length=64, description="a channel name")
+    priority: str | None = Field(None, description="low, normal, high or urgent; comma-separated for several")
+    label: str | None = Field(None, max_length=100)
     q: str | None = Field(None, max_length=200, description="words in the subject, the contact's name or the messages; '#123' finds ticket 123")
     cursor: str | None = None
     limit: int = Field(25, ge=1, le=100)
@@ -183,14 +183,14 @@ class MessagePage(BaseModel):
 
 class DeliveryQuery(Strict):
     status: Literal["queued", "sending", "sent", "delivered", "read", "failed"] = "failed"
-    channel: str | None = None
+    channel: str | None = Field(None, max_length=64, description="a channel name")
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=200)
 
 
 class InboundEventQuery(Strict):
     status: Literal["pending", "processing", "processed", "failed"] = "failed"
-    channel: str | None = None
+    channel: str | None = Field(None, max_length=64, description="a channel name")
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=200)
 
