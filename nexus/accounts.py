@@ -1,10 +1,19 @@
-"""Agents, teams and API tokens."""
+"""Agents, teams and API tokens.
+
+Passwords are hashed in a worker thread (scrypt takes tens of milliseconds of CPU), so logins
+never stall the event loop. Every way a token stops working goes through here (logout,
+revocation, a password change, deactivation), and :attr:`Accounts.on_revoked` hears of it, so
+the sockets opened with those tokens can be dropped in every process.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import re
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 
@@ -14,6 +23,8 @@ from nexus.db import models
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
+#: The longest lifetime a token may be given (0 means it never expires).
+MAX_TOKEN_TTL = 10 * 365 * 86400
 
 
 class AccountError(Exception):
@@ -32,9 +43,24 @@ class IssuedToken:
     record: models.ApiToken
 
 
+@dataclass(frozen=True)
+class Session:
+    """Who a valid token speaks for, and which token it is."""
+
+    agent: models.Agent
+    token_id: int
+    expires_at: datetime | None
+
+
+Revoked = Callable[[Sequence[int]], Awaitable[None]]
+
+
 class Accounts:
-    def __init__(self, token_ttl: float) -> None:
+    def __init__(self, token_ttl: float, on_revoked: Revoked | None = None) -> None:
         self.token_ttl = token_ttl
+        #: Called with the ids of tokens that stopped working (revoked, or their agent's
+        #: password changed). The API process sets it to drop their sockets everywhere.
+        self.on_revoked = on_revoked
 
     async def create_agent(
         self, *, email: str, name: str, role: str = "agent", password: str | None = None
@@ -49,28 +75,37 @@ class Accounts:
         try:
             return await models.Agent.create(
                 email=email, name=name.strip() or email, role=role,
-                password_hash=hash_password(password) if password else None,
+                password_hash=await asyncio.to_thread(hash_password, password) if password else None,
             )
         except IntegrityError:
             raise AccountError("email_taken", f"an agent with email {email!r} exists", "email") from None
 
-    async def set_password(self, agent: models.Agent, password: str) -> None:
+    async def set_password(self, agent: models.Agent, password: str, *, keep_token_id: int | None = None) -> list[int]:
+        """Change ``agent``'s password and revoke their tokens, all but ``keep_token_id`` (the
+        one the agent changed it with). Returns the revoked token ids."""
         if len(password) < MIN_PASSWORD:
             raise AccountError("weak_password", f"the password needs at least {MIN_PASSWORD} characters", "password")
-        agent.password_hash = hash_password(password)
+        agent.password_hash = await asyncio.to_thread(hash_password, password)
         await agent.save(update_fields=["password_hash", "updated_at"])
+        return await self.revoke_agent_tokens(agent.id, keep_token_id=keep_token_id)
+
+    async def check_password(self, agent: models.Agent, password: str) -> bool:
+        return await asyncio.to_thread(verify_password, password, agent.password_hash)
 
     async def authenticate(self, email: str, password: str) -> models.Agent | None:
         agent = await models.Agent.get_or_none(email=email.strip().lower(), is_active=True)
         if agent is None:
-            verify_password(password, _DUMMY_HASH)  # same work whether or not the agent exists
+            # The same work whether or not the agent exists.
+            await asyncio.to_thread(lambda: verify_password(password, _dummy_hash()))
             return None
-        return agent if verify_password(password, agent.password_hash) else None
+        return agent if await self.check_password(agent, password) else None
 
     async def issue_token(self, agent: models.Agent, name: str, *, ttl: float | None = None) -> IssuedToken:
         """A new token for ``agent``; ``ttl`` 0 means it never expires."""
-        token = new_token()
         ttl = self.token_ttl if ttl is None else ttl
+        if not 0 <= ttl <= MAX_TOKEN_TTL:
+            raise AccountError("invalid_ttl", f"a token lives at most {MAX_TOKEN_TTL // 86400} days (0: forever)", "ttl_days")
+        token = new_token()
         record = await models.ApiToken.create(
             agent=agent, name=name[:100], token_hash=token_hash(token), prefix=token[:10],
             expires_at=now() + timedelta(seconds=ttl) if ttl else None,
@@ -81,9 +116,27 @@ class Accounts:
         query = models.ApiToken.filter(id=token_id)
         if agent_id is not None:
             query = query.filter(agent_id=agent_id)
-        return bool(await query.delete())
+        revoked = bool(await query.delete())
+        if revoked:
+            await self._revoked([token_id])
+        return revoked
 
-    async def agent_for_token(self, token: str) -> models.Agent | None:
+    async def revoke_agent_tokens(self, agent_id: int, *, keep_token_id: int | None = None) -> list[int]:
+        """Revoke every token of ``agent_id`` except ``keep_token_id``; returns their ids."""
+        query = models.ApiToken.filter(agent_id=agent_id)
+        if keep_token_id is not None:
+            query = query.exclude(id=keep_token_id)
+        ids = list(await query.values_list("id", flat=True))
+        if ids:
+            await models.ApiToken.filter(id__in=ids).delete()
+            await self._revoked(ids)
+        return ids
+
+    async def _revoked(self, token_ids: Sequence[int]) -> None:
+        if self.on_revoked is not None:
+            await self.on_revoked(list(token_ids))
+
+    async def session_for_token(self, token: str) -> Session | None:
         record = await models.ApiToken.get_or_none(token_hash=token_hash(token)).select_related("agent")
         if record is None or not record.agent.is_active:
             return None
@@ -92,7 +145,19 @@ class Accounts:
         last = record.last_used_at
         if last is None or now() - last > timedelta(minutes=5):
             await models.ApiToken.filter(id=record.id).update(last_used_at=now())
-        return record.agent
+        return Session(record.agent, record.id, record.expires_at)
+
+    async def agent_for_token(self, token: str) -> models.Agent | None:
+        session = await self.session_for_token(token)
+        return session.agent if session else None
+
+    async def valid_token_ids(self, token_ids: Sequence[int]) -> set[int]:
+        """The ids among ``token_ids`` whose token still works."""
+        if not token_ids:
+            return set()
+        rows = await models.ApiToken.filter(id__in=list(token_ids), agent__is_active=True).values_list("id", "expires_at")
+        current = now()
+        return {token_id for token_id, expires in rows if expires is None or expires > current}
 
     async def active_agent(self, agent_id: int) -> models.Agent | None:
         return await models.Agent.get_or_none(id=agent_id, is_active=True)
@@ -101,4 +166,6 @@ class Accounts:
         return list(await models.Team.filter(members__id=agent_id).values_list("id", flat=True))
 
 
-_DUMMY_HASH = hash_password("not a real password")
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password("not a real password")

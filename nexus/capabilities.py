@@ -88,12 +88,12 @@ def reply_problem(
     if template and not caps.templates:
         return ReplyProblem("templates_not_supported", f"channel {channel!r} does not send templates", "template")
     if body and not caps.text:
-        return ReplyProblem("text_not_supported", f"channel {channel!r} sends files only, not text", "body")
+        return ReplyProblem("text_not_supported", f"channel {channel!r} sends files only, not text", "text")
     length = caps.text_length(body)
     if caps.max_text_length is not None and length > caps.max_text_length and not caps.splits_long_text:
         unit = UNITS.get(caps.text_length_unit, caps.text_length_unit)
         return ReplyProblem("text_too_long", f"channel {channel!r} sends at most {caps.max_text_length} {unit} "
-                            f"in a message; this reply has {length}", "body")
+                            f"in a message; this reply has {length}", "text")
     if attachments:
         problem = _attachments_problem(caps, channel, attachments)
         if problem is not None:

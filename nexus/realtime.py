@@ -10,7 +10,13 @@ Visibility is mapped onto rooms, so each event is delivered only where it may go
 With Redis configured, python-socketio's Redis manager carries every emit to every API
 process, so an event caused in a worker or in another API process reaches all clients. When an
 agent's teams or role change, a control message on Redis makes every process move that
-agent's sockets to the right rooms.
+agent's sockets to the right rooms. Both pub/sub channels name the installation's namespace
+and Redis database, so installations sharing a Redis server never see each other's events.
+
+A socket lives no longer than its token: it is dropped (after a ``session.ended`` event) when
+the token is revoked (logout, revocation, a password change, deactivation; a control message
+tells every process), when it expires (a timer), and at the latest on the next periodic check
+(``auth.socket_recheck_interval``) for revocations made outside the API.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 import socketio
 
+from nexus.clock import now
 from nexus.config import Settings
+from nexus.redis_backend import pubsub_channel
 
 if TYPE_CHECKING:
     from nexus.runtime import Nexus
@@ -56,7 +64,7 @@ def rooms_for_agent(agent_id: int, role: str, team_ids: Iterable[int]) -> set[st
 def create_socketio_server(settings: Settings) -> socketio.AsyncServer:
     manager = None
     if settings.redis.url:
-        manager = socketio.AsyncRedisManager(settings.redis.url, channel=settings.redis_key("socketio"))
+        manager = socketio.AsyncRedisManager(settings.redis.url, channel=pubsub_channel(settings, "socketio"))
     origins: Any = list(settings.server.cors_origins) or []
     if "*" in origins:
         origins = "*"
@@ -91,37 +99,71 @@ class Realtime:
         self.nexus = nexus
         self.sio = sio
         self._listener: asyncio.Task[None] | None = None
+        self._rechecker: asyncio.Task[None] | None = None
         self._stopping = False
-        self.control_channel = nexus.settings.redis_key("realtime-control")
+        self.control_channel = pubsub_channel(nexus.settings, "realtime-control")
+        #: This process's sockets and the token each was opened with.
+        self._tokens: dict[str, int] = {}
+        self._expiry: dict[str, asyncio.TimerHandle] = {}
         sio.on("connect", self._on_connect)
         sio.on("disconnect", self._on_disconnect)
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
-        if not token:
+        if not token or not isinstance(token, str):
             raise socketio.exceptions.ConnectionRefusedError("auth.token is required", {"code": "unauthorized"})
-        agent = await self.nexus.accounts.agent_for_token(token)
-        if agent is None:
+        session = await self.nexus.accounts.session_for_token(token)
+        if session is None:
             raise socketio.exceptions.ConnectionRefusedError("invalid or expired token", {"code": "unauthorized"})
+        agent = session.agent
         team_ids = await self.nexus.accounts.team_ids(agent.id)
-        await self.sio.save_session(sid, {"agent_id": agent.id})
+        await self.sio.save_session(sid, {"agent_id": agent.id, "token_id": session.token_id})
         for room in rooms_for_agent(agent.id, agent.role, team_ids):
             await self.sio.enter_room(sid, room)
+        self._tokens[sid] = session.token_id
+        if session.expires_at is not None:
+            loop = asyncio.get_running_loop()
+            delay = max(0.0, (session.expires_at - now()).total_seconds())
+            self._expiry[sid] = loop.call_later(
+                delay, lambda: self.nexus.spawn(self._drop([sid], "expired"), name="socket-expired"))
         logger.debug("agent %s connected as %s", agent.id, sid)
 
     async def _on_disconnect(self, sid: str, *args: Any) -> None:
+        self._tokens.pop(sid, None)
+        timer = self._expiry.pop(sid, None)
+        if timer is not None:
+            timer.cancel()
         logger.debug("socket %s disconnected", sid)
 
+    async def _drop(self, sids: Iterable[str], reason: str) -> None:
+        """Tell each socket why, then disconnect it."""
+        for sid in list(sids):
+            if sid not in self._tokens:
+                continue
+            with contextlib.suppress(Exception):
+                await self.sio.emit("session.ended", {"reason": reason}, to=sid, namespace=NAMESPACE)
+            await self.sio.disconnect(sid, namespace=NAMESPACE)
+            await self._on_disconnect(sid)
+
     async def start(self) -> None:
+        self._stopping = False
         if self.nexus.settings.redis.url:
-            self._stopping = False
             self._listener = asyncio.create_task(self._listen(), name="realtime-control")
+        self._rechecker = asyncio.create_task(self._recheck_loop(), name="socket-recheck")
 
     async def stop(self) -> None:
+        self._stopping = True
+        for timer in self._expiry.values():
+            timer.cancel()
+        self._expiry.clear()
+        if self._rechecker:
+            self._rechecker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._rechecker
+            self._rechecker = None
         if self._listener:
             # redis-py may turn a cancellation inside a read into a ConnectionError, so the
             # loop also watches a flag.
-            self._stopping = True
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._listener, 5)
@@ -130,10 +172,26 @@ class Realtime:
     async def agent_changed(self, agent_id: int) -> None:
         """Re-room (or drop) the sockets of an agent whose teams, role or tokens changed, in
         every process."""
+        await self._control({"agent_id": agent_id})
+
+    async def tokens_revoked(self, token_ids: Iterable[int]) -> None:
+        """Drop the sockets opened with these tokens, in every process."""
+        ids = sorted(set(token_ids))
+        if ids:
+            await self._control({"token_ids": ids})
+
+    async def _control(self, message: dict[str, Any]) -> None:
         if self.nexus.settings.redis.url:
-            await self.nexus.redis.publish(self.control_channel, json.dumps({"agent_id": agent_id}))
+            await self.nexus.redis.publish(self.control_channel, json.dumps(message))
         else:
-            await self._refresh_local(agent_id)
+            await self._handle(message)
+
+    async def _handle(self, message: dict[str, Any]) -> None:
+        if "agent_id" in message:
+            await self._refresh_local(int(message["agent_id"]))
+        if "token_ids" in message:
+            revoked = {int(token_id) for token_id in message["token_ids"]}
+            await self._drop([sid for sid, token_id in self._tokens.items() if token_id in revoked], "revoked")
 
     async def _listen(self) -> None:
         while not self._stopping:
@@ -145,7 +203,7 @@ class Realtime:
                     if message is None:
                         continue
                     with contextlib.suppress(ValueError, KeyError, TypeError):
-                        await self._refresh_local(int(json.loads(message["data"])["agent_id"]))
+                        await self._handle(json.loads(message["data"]))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - Redis went away: resubscribe
@@ -157,14 +215,33 @@ class Realtime:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
 
+    async def _recheck_loop(self) -> None:
+        interval = self.nexus.settings.auth.socket_recheck_interval
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.recheck()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the database is away: next round
+                logger.warning("checking sockets' tokens: %s", exc)
+
+    async def recheck(self) -> int:
+        """Drop this process's sockets whose token stopped working; returns how many."""
+        if not self._tokens:
+            return 0
+        valid = await self.nexus.accounts.valid_token_ids(list(set(self._tokens.values())))
+        stale = [sid for sid, token_id in self._tokens.items() if token_id not in valid]
+        await self._drop(stale, "revoked")
+        return len(stale)
+
     async def _refresh_local(self, agent_id: int) -> None:
         sids = [sid for sid, _ in self.sio.manager.get_participants(NAMESPACE, f"agent:{agent_id}")]
         if not sids:
             return
         agent = await self.nexus.accounts.active_agent(agent_id)
         if agent is None:
-            for sid in sids:
-                await self.sio.disconnect(sid)
+            await self._drop(sids, "deactivated")
             return
         wanted = rooms_for_agent(agent.id, agent.role, await self.nexus.accounts.team_ids(agent.id))
         for sid in sids:
@@ -184,7 +261,7 @@ class EventEmitter:
         self._manager: socketio.AsyncRedisManager | None = None
         if sio is None and settings.redis.url:
             self._manager = socketio.AsyncRedisManager(
-                settings.redis.url, channel=settings.redis_key("socketio"), write_only=True, json=_Json
+                settings.redis.url, channel=pubsub_channel(settings, "socketio"), write_only=True, json=_Json
             )
 
     async def emit(self, event: str, data: Any, rooms: list[str]) -> None:

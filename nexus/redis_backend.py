@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import redis.asyncio as aioredis
 from saq.job import Job
@@ -27,6 +28,25 @@ def connect_redis(settings: Settings, *, server: Any = None) -> aioredis.Redis:
     import fakeredis
 
     return fakeredis.FakeAsyncRedis(server=server or fakeredis.FakeServer())
+
+
+def redis_database(url: str | None) -> int:
+    """The database number a Redis URL selects (``redis://host/11``, ``?db=11``); 0 by default."""
+    if not url:
+        return 0
+    parts = urlsplit(url)
+    db = parse_qs(parts.query).get("db")
+    if db and db[0].isdigit():
+        return int(db[0])
+    path = parts.path.strip("/") if parts.scheme != "unix" else ""
+    return int(path) if path.isdigit() else 0
+
+
+def pubsub_channel(settings: Settings, *parts: object) -> str:
+    """A pub/sub channel of this installation. Keys live in the URL's database, but pub/sub
+    channels are shared by every database of a server, so the channel names the database
+    too: two installations on ``/1`` and ``/2`` of one Redis never hear each other."""
+    return settings.redis_key(f"db{redis_database(settings.redis.url)}", *parts)
 
 
 def describe_redis(settings: Settings) -> str:

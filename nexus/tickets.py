@@ -286,13 +286,13 @@ class Tickets:
 
     async def add_note(self, ticket_id: int, text: str, *, author: models.Agent | None) -> MessageView:
         if not text or not text.strip():
-            raise TicketError(422, "empty_note", "a note needs some text", "body")
+            raise TicketError(422, "empty_note", "a note needs some text", "text")
         ticket = await models.Ticket.get_or_none(id=ticket_id)
         if ticket is None:
             raise TicketError(404, "ticket_not_found", f"ticket {ticket_id} does not exist")
         note = await models.Message.create(
             ticket_id=ticket.id, channel_id=ticket.channel_id, direction=Direction.OUTBOUND, private=True,
-            author_id=author.id if author else None, text=text, status=DeliveryStatus.SENT,
+            author_id=author.id if author else None, text=text, status=DeliveryStatus.STORED,
             status_changed_at=now(),
         )
         view = await message_view(note.id)
@@ -314,7 +314,7 @@ class Tickets:
         """Queue a reply. It is committed as ``queued`` before this returns, then delivered by
         a worker; the returned view is what the API's 202 stands for."""
         if not (text and text.strip()) and not attachments and not (metadata or {}).get("template"):
-            raise TicketError(422, "empty_reply", "a reply needs a body, an attachment or a template", "body")
+            raise TicketError(422, "empty_reply", "a reply needs a text, an attachment or a template", "text")
         ticket = await models.Ticket.get_or_none(id=ticket_id).select_related("channel")
         if ticket is None:
             raise TicketError(404, "ticket_not_found", f"ticket {ticket_id} does not exist")

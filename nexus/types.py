@@ -38,9 +38,11 @@ __all__ = [
 
 class DeliveryStatus(enum.StrEnum):
     """Where a message stands. Outbound messages only ever move forward in this order:
-    ``queued`` → ``sending`` → ``sent`` → ``delivered`` → ``read``, or to ``failed``."""
+    ``queued`` → ``sending`` → ``sent`` → ``delivered`` → ``read``, or to ``failed``.
+    Inbound messages are ``received``; private notes are ``stored`` (they are never sent)."""
 
     RECEIVED = "received"
+    STORED = "stored"
     QUEUED = "queued"
     SENDING = "sending"
     SENT = "sent"
@@ -335,6 +337,8 @@ class ContactView:
     identities: Sequence[Mapping[str, Any]] = ()
     attributes: Mapping[str, Any] = field(default_factory=dict)
     created_at: datetime | None = None
+    email: str | None = None
+    phone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,8 +25,8 @@ def identity_json(identity: models.ContactIdentity) -> dict:
 def build_contact_view(contact: models.Contact, identities: Sequence[models.ContactIdentity]) -> ContactView:
     return ContactView(
         id=contact.id, name=contact.name, identities=[identity_json(i) for i in identities],
-        attributes={"email": contact.email, "phone": contact.phone, **(contact.attributes or {})},
-        created_at=contact.created_at,
+        attributes=dict(contact.attributes or {}), created_at=contact.created_at,
+        email=contact.email, phone=contact.phone,
     )
 
 

@@ -136,18 +136,19 @@ async def sms_server(nexus_server, gateway):
 async def test_the_api_refuses_a_reply_the_channel_cannot_send_before_queueing_it(sms_server, gateway):
     (ticket,) = await sms_server.tickets()
     token = await sms_server.admin_token()
-    status, body = await sms_server.api("POST", f"/tickets/{ticket.id}/messages", token, {"body": "x" * 1601})
+    status, body = await sms_server.api("POST", f"/tickets/{ticket.id}/messages", token, {"text": "x" * 1601})
     assert status == 422
     assert body["error"]["code"] == "text_too_long"
     assert "at most 1600 characters" in body["error"]["message"]
-    assert body["error"]["details"] == {"field": "body"}
+    (detail,) = body["error"]["details"]
+    assert detail["field"] == "text" and "1600" in detail["problem"]
     picture = {"filename": "map.png", "content_type": "image/png", "data": base64.b64encode(b"png").decode()}
     status, body = await sms_server.api("POST", f"/tickets/{ticket.id}/messages", token,
-                                        {"body": "see the map", "attachments": [picture]})
+                                        {"text": "see the map", "attachments": [picture]})
     assert (status, body["error"]["code"]) == (422, "attachments_not_supported")
     assert [m.direction for m in await sms_server.messages("text")] == ["inbound"], "nothing was stored or queued"
 
-    status, body = await sms_server.api("POST", f"/tickets/{ticket.id}/messages", token, {"body": "y" * 1600})
+    status, body = await sms_server.api("POST", f"/tickets/{ticket.id}/messages", token, {"text": "y" * 1600})
     assert status == 202, body
     await sms_server.wait_for_status(body["id"], "sent")
     assert [r.json()["text"] for r in gateway.requests_to("POST", "/sms")] == ["y" * 1600]

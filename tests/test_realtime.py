@@ -11,12 +11,15 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import socketio
+from nexus_channel_example import SIGNATURE_HEADER, sign
 
+from nexus.accounts import Accounts
 from nexus.db import models
-from nexus.testing import FakeProvider, wait_for
-from tests.conftest import free_port, issue_token, message_event, post_events, receive
+from nexus.testing import wait_for
+from tests.conftest import chat_config, free_port, issue_token, message_event, post_events, receive
 from tests.helpers import NexusProcess
 
 JS_DIR = Path(__file__).resolve().parent / "js"
@@ -90,7 +93,7 @@ async def test_agents_see_changes_live_for_the_tickets_they_may_see(chat_server)
         await asyncio.sleep(0.3)
         assert all(name != "message.created" or data["text"] != "Anyone?" for name, data in ann_l.events[ann_seen:])
 
-        reply = (await server.api("POST", f"/tickets/{ticket_id}/messages", admin_token, {"body": "On it"})).body
+        reply = (await server.api("POST", f"/tickets/{ticket_id}/messages", admin_token, {"text": "On it"})).body
         statuses = set()
         await ben_l.wait("message.updated", lambda m: m["id"] == reply["id"] and m["status"] == "sent")
         statuses = {m["status"] for m in ben_l.named("message.updated") if m["id"] == reply["id"]}
@@ -214,7 +217,7 @@ async def test_events_cross_processes_through_redis(tmp_path, cluster_env):
                 await listener.wait("message.created", lambda m: m["text"] == "via process B")
 
                 # With no worker running, replies wait, but events still flow.
-                status, reply = await on_b.api("POST", f"/tickets/{created['id']}/messages", token, {"body": "hello"})
+                status, reply = await on_b.api("POST", f"/tickets/{created['id']}/messages", token, {"text": "hello"})
                 assert status == 202
                 await listener.wait("message.created", lambda m: m["id"] == reply["id"] and m["status"] == "queued")
                 assert provider.requests_to("POST", "/messages") == []
@@ -248,3 +251,189 @@ async def test_the_javascript_client_across_processes(tmp_path, cluster_env):
             await post_events(_ApiClient(api_b.url, http), message_event("js-x", "alice", "hello from B"))
             message = await client.wait(lambda l: l.get("name") == "message.created")
             assert message["data"]["text"] == "hello from B"
+
+
+# --- Sockets live no longer than their token -----------------------------------------------
+
+
+class Session:
+    """A socket that records how the server ended it."""
+
+    def __init__(self) -> None:
+        self.listener = Listener()
+        self.disconnected = asyncio.Event()
+        self.listener.client.on("disconnect", self._gone)
+
+    async def _gone(self, *args: Any) -> None:
+        self.disconnected.set()
+
+    async def connect(self, url: str, token: str) -> Session:
+        await self.listener.connect(url, token)
+        return self
+
+    async def ended(self, reason: str) -> None:
+        await wait_for(self.disconnected.is_set, 10, message="the server to drop the socket")
+        assert self.listener.named("session.ended") == [{"reason": reason}]
+
+    @property
+    def alive(self) -> bool:
+        return self.listener.client.connected and not self.disconnected.is_set()
+
+    async def close(self) -> None:
+        if self.listener.client.connected:
+            await self.listener.close()
+
+
+async def test_sockets_are_dropped_when_their_token_is_revoked(chat_server):
+    server = chat_server
+    agent, _ = await server.agent("sam@example.com", role="agent", password="sam's password")
+    tokens = [(await server.api("POST", "/auth/login", json={"email": "sam@example.com", "password": "sam's password"})).body["token"]
+              for _ in range(3)]
+    sessions = [await Session().connect(server.url, token) for token in tokens]
+    try:
+        assert (await server.api("POST", "/auth/logout", tokens[0])).status == 204
+        await sessions[0].ended("revoked")
+        (listed,) = [t for t in (await server.api("GET", "/me/tokens", tokens[2])).body["items"] if t["prefix"] == tokens[1][:10]]
+        assert (await server.api("DELETE", f"/me/tokens/{listed['id']}", tokens[2])).status == 204
+        await sessions[1].ended("revoked")
+        assert sessions[2].alive, "the token still in use keeps its socket"
+        await receive(server, "rv-1", "alice", "still live")
+        await sessions[2].listener.wait("message.created", lambda m: m["text"] == "still live")
+    finally:
+        for session in sessions:
+            await session.close()
+
+
+async def test_a_password_change_revokes_the_other_tokens_and_their_sockets(chat_server):
+    server = chat_server
+    await server.agent("sam@example.com", role="agent", password="sam's password")
+    _, admin_token = await server.agent("admin@example.com", role="admin")
+
+    async def login(password: str) -> str:
+        return (await server.api("POST", "/auth/login", json={"email": "sam@example.com", "password": password})).body["token"]
+
+    here, elsewhere = await login("sam's password"), await login("sam's password")
+    stays, goes = await Session().connect(server.url, here), await Session().connect(server.url, elsewhere)
+    try:
+        status, body = await server.api("PUT", "/me/password", here, {"current_password": "wrong", "new_password": "n3w password"})
+        assert (status, body["error"]["code"]) == (422, "wrong_password")
+        assert (await server.api("PUT", "/me/password", here,
+                                 {"current_password": "sam's password", "new_password": "n3w password"})).status == 204
+        await goes.ended("revoked")
+        assert (await server.api("GET", "/me", elsewhere)).status == 401
+        assert (await server.api("GET", "/me", here)).status == 200 and stays.alive
+        assert (await server.api("POST", "/auth/login", json={"email": "sam@example.com", "password": "sam's password"})).status == 401
+        # An admin setting the password revokes every token of that agent.
+        agent = await models.Agent.get(email="sam@example.com")
+        assert (await server.api("PATCH", f"/agents/{agent.id}", admin_token, {"password": "an0ther password"})).status == 200
+        await stays.ended("revoked")
+        assert (await server.api("GET", "/me", here)).status == 401
+        assert await login("an0ther password")
+    finally:
+        for session in (stays, goes):
+            await session.close()
+
+
+async def test_the_javascript_client_hears_why_its_session_ended(chat_server):
+    server = chat_server
+    _, admin_token = await server.agent("admin@example.com", role="admin")
+    agent, token = await server.agent("sam@example.com", role="agent")
+    async with JsClient(server.url, token) as client:
+        await client.wait(lambda l: l["type"] == "connected")
+        assert (await server.api("DELETE", f"/agents/{agent.id}", admin_token)).status == 204
+        ended = await client.wait(lambda l: l.get("name") == "session.ended")
+        assert ended["data"] == {"reason": "deactivated"}
+        gone = await client.wait(lambda l: l["type"] == "disconnect")
+        assert gone["reason"] == "io server disconnect", "the official client does not reconnect by itself"
+
+
+async def test_a_socket_is_dropped_when_its_token_expires(chat_server):
+    server = chat_server
+    agent, _ = await server.agent("sam@example.com", role="agent")
+    issued = await server.nexus.accounts.issue_token(agent, "short", ttl=1.5)
+    session = await Session().connect(server.url, issued.token)
+    try:
+        await session.ended("expired")
+        assert (await server.api("GET", "/me", issued.token)).status == 401
+    finally:
+        await session.close()
+
+
+async def test_a_revocation_outside_the_api_drops_sockets_at_the_next_check(nexus_server, chat_api):
+    """``nexus agents set-password`` (a CLI process with no sockets) revokes tokens in the
+    database only; the periodic check finds them."""
+    async with nexus_server(chat_config(chat_api) | {"auth": {"socket_recheck_interval": 0.5}}) as server:
+        agent, token = await server.agent("sam@example.com", role="agent")
+        session = await Session().connect(server.url, token)
+        try:
+            await Accounts(3600).set_password(agent, "a new password")  # as the CLI does it
+            await session.ended("revoked")
+        finally:
+            await session.close()
+
+
+async def test_a_logout_on_one_process_drops_the_socket_on_another(tmp_path, cluster_env):
+    env, _ = cluster_env
+    token = await issue_token(role="agent", email="sam@example.com")
+    port_a, port_b = free_port(), free_port()
+    with NexusProcess(["serve", "--port", str(port_a)], cwd=tmp_path, env=env, port=port_a) as api_a, \
+         NexusProcess(["serve", "--port", str(port_b)], cwd=tmp_path, env=env, port=port_b) as api_b:
+        session = await Session().connect(api_a.url, token)
+        try:
+            async with aiohttp.ClientSession() as http, http.post(
+                    f"{api_b.url}/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}) as answer:
+                assert answer.status == 204
+            await session.ended("revoked")
+        finally:
+            await session.close()
+
+
+async def test_installations_sharing_a_redis_server_never_see_each_others_events(nexus_server, chat_api, nexus_backends,
+                                                                                  tmp_path):
+    """Two installations with the same namespace on databases 11 and 12 of one Redis server."""
+    import redis.asyncio as aioredis
+
+    base = nexus_backends.redis_url
+    if not base:
+        pytest.fail("this test needs Redis (NEXUS_TEST_REDIS)")
+    namespace = nexus_backends.namespace()
+    urls = [base.rsplit("/", 1)[0] + f"/{db}" for db in (11, 12)]
+    try:
+        async with nexus_server(chat_config(chat_api) | {"redis": {"url": urls[0], "namespace": namespace}}) as first:
+            _, token = await first.agent()
+            own = await Listener().connect(first.url, token)
+            try:
+                # The second installation's server runs in a child process on database 12.
+                env = {"DATABASE_URL": nexus_backends.database_url, "REDIS_URL": urls[1],
+                       "NEXUS_REDIS__NAMESPACE": namespace, "NEXUS_DATABASE__MIGRATE_ON_START": "false",
+                       "NEXUS_CHANNELS__CHAT__TYPE": "example", "NEXUS_CHANNELS__CHAT__API_URL": chat_api.url,
+                       "NEXUS_CHANNELS__CHAT__TOKEN": "chat-token", "NEXUS_CHANNELS__CHAT__SECRET": "chat-secret"}
+                port = free_port()
+                with NexusProcess(["serve", "--port", str(port)], cwd=tmp_path, env=env, port=port) as other:
+                    foreign = await Listener().connect(other.url, token)
+                    try:
+                        for i in range(5):
+                            await receive(first, f"iso-{i}", f"contact-{i}", f"private to installation one {i}")
+                        await own.wait("message.created", lambda m: m["text"].endswith(" 4"))
+                        # Then an event of the second installation: one Redis server delivers
+                        # in publication order, so had the first's events crossed, they would
+                        # have arrived before this one.
+                        async with aiohttp.ClientSession() as http:
+                            body = json.dumps({"events": [message_event("iso-own", "zed", "installation two")]}).encode()
+                            async with http.post(f"{other.url}/webhooks/example/chat", data=body,
+                                                 headers={SIGNATURE_HEADER: sign(body, "chat-secret")}) as answer:
+                                assert answer.status == 200
+                        await foreign.wait("message.created", lambda m: m["text"] == "installation two")
+                        crossed = [d for _, d in foreign.events if "installation one" in json.dumps(d)]
+                        assert crossed == [], "events crossed installations"
+                    finally:
+                        await foreign.close()
+            finally:
+                await own.close()
+    finally:
+        for url in urls:
+            client = aioredis.Redis.from_url(url)
+            keys = [key async for key in client.scan_iter(match=f"{namespace}*")]
+            if keys:
+                await client.delete(*keys)
+            await client.aclose()

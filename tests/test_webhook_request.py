@@ -178,7 +178,7 @@ async def test_a_body_larger_than_the_channel_allows_is_refused_before_it_is_rea
     answer = await server.post_webhook("sms", b"x" * (limit + 1))
     assert answer.status == 413
     assert answer.body["error"]["code"] == "payload_too_large"
-    assert answer.body["error"]["details"] == {"max_bytes": limit}
+    assert answer.body["error"]["details"] == [{"field": "body", "problem": f"larger than {limit} bytes"}]
     assert TextChannel.seen == [], "the plugin never saw it"
 
 

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from quart import Blueprint, Response, jsonify
-from quart_schema import document_response, validate_request
+from quart_schema import document_response, tag_blueprint, validate_querystring, validate_request
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from nexus.api.access import admin_required, agent_required, current_agent
-from nexus.api.people import agent_json, token_json
+from nexus.api.access import admin_required, agent_required, current_agent, current_session
+from nexus.api.people import agent_json, token_json, token_ttl
 from nexus.api.schemas import (
     AgentIn,
+    AgentList,
     AgentOut,
     AgentPatch,
     CannedIn,
+    CannedList,
     CannedOut,
     CannedPatch,
     RenderIn,
     RenderOut,
+    TeamDeleteQuery,
     TeamIn,
+    TeamList,
     TeamOut,
     TeamPatch,
     TokenIn,
@@ -26,10 +30,14 @@ from nexus.api.schemas import (
 )
 from nexus.clock import now
 from nexus.db import models
+from nexus.realtime import rooms_for_ticket
+from nexus.views import ticket_view
+from nexus.web.apidocs import responds
 from nexus.web.context import current_nexus
-from nexus.web.errors import ApiError
+from nexus.web.errors import ApiError, field_error
 
 blueprint = Blueprint("admin", __name__)
+tag_blueprint(blueprint, ["admin"])
 
 
 async def _agent(agent_id: int) -> models.Agent:
@@ -43,7 +51,7 @@ async def _check_ids(model: type, ids: list[int], field: str) -> None:
     found = set(await model.filter(id__in=ids).values_list("id", flat=True))
     missing = [i for i in ids if i not in found]
     if missing:
-        raise ApiError(422, "unknown_id", f"{field}: {missing[0]} does not exist", {"field": field})
+        raise field_error(422, "unknown_id", field, f"{missing[0]} does not exist")
 
 
 async def _set_agent_teams(agent: models.Agent, team_ids: list[int]) -> None:
@@ -59,16 +67,19 @@ async def _set_agent_teams(agent: models.Agent, team_ids: list[int]) -> None:
 
 @blueprint.get("/agents")
 @agent_required
+@document_response(AgentList)
 async def list_agents() -> Response:
-    """Every agent (all agents may see who they can assign to)."""
+    """Every agent: any agent may list them, to see who they can assign to."""
     return jsonify({"items": [await agent_json(a) for a in await models.Agent.all().order_by("id")]})
 
 
 @blueprint.post("/agents")
+@admin_required
+@responds(409)
 @validate_request(AgentIn)
 @document_response(AgentOut, 201)
-@admin_required
 async def create_agent(data: AgentIn) -> tuple[Response, int]:
+    """Create an agent, with a password and teams."""
     nexus = current_nexus()
     await _check_ids(models.Team, data.team_ids, "team_ids")
     agent = await nexus.accounts.create_agent(email=data.email, name=data.name, role=data.role, password=data.password)
@@ -77,25 +88,36 @@ async def create_agent(data: AgentIn) -> tuple[Response, int]:
     return jsonify(await agent_json(agent)), 201
 
 
-@blueprint.get("/agents/<int:agent_id>")
-@document_response(AgentOut)
+@blueprint.get("/agents/<id:agent_id>")
 @agent_required
+@document_response(AgentOut)
 async def get_agent(agent_id: int) -> Response:
+    """One agent."""
     return jsonify(await agent_json(await _agent(agent_id)))
 
 
-@blueprint.patch("/agents/<int:agent_id>")
+@blueprint.patch("/agents/<id:agent_id>")
+@admin_required
+@responds(409)
 @validate_request(AgentPatch)
 @document_response(AgentOut)
-@admin_required
 async def patch_agent(agent_id: int, data: AgentPatch) -> Response:
+    """Change an agent's name, role, password, state, availability or teams.
+
+    A new password revokes the agent's tokens (an admin changing their own keeps the one in
+    use). Admins cannot deactivate themselves or change their own role.
+    """
     nexus = current_nexus()
     agent = await _agent(agent_id)
     changes = data.model_dump(exclude_unset=True)
-    if changes.get("is_active") is False and agent.id == current_agent().id:
-        raise ApiError(409, "cannot_deactivate_self", "you cannot deactivate yourself", {"field": "is_active"})
-    if "password" in changes and changes["password"]:
-        await nexus.accounts.set_password(agent, changes.pop("password"))
+    yourself = agent.id == current_agent().id
+    if changes.get("is_active") is False and yourself:
+        raise field_error(409, "cannot_deactivate_self", "is_active", "you cannot deactivate yourself")
+    if "role" in changes and changes["role"] != agent.role and yourself:
+        raise field_error(409, "cannot_change_own_role", "role", "another admin must change your role")
+    if "password" in changes:
+        keep = current_session().token_id if yourself else None
+        await nexus.accounts.set_password(agent, changes.pop("password"), keep_token_id=keep)
     team_ids = changes.pop("team_ids", None)
     if changes:
         await models.Agent.filter(id=agent_id).update(**changes, updated_at=now())
@@ -106,30 +128,33 @@ async def patch_agent(agent_id: int, data: AgentPatch) -> Response:
     return jsonify(await agent_json(await _agent(agent_id)))
 
 
-@blueprint.delete("/agents/<int:agent_id>")
+@blueprint.delete("/agents/<id:agent_id>")
 @admin_required
+@responds(204, 409)
 async def deactivate_agent(agent_id: int) -> tuple[str, int]:
-    """Deactivate an agent: their tokens stop working and their sockets are dropped. Their
-    messages and tickets stay."""
+    """Deactivate an agent: their tokens stop working and their sockets are dropped.
+
+    Their messages and tickets stay.
+    """
     nexus = current_nexus()
     agent = await _agent(agent_id)
     if agent.id == current_agent().id:
         raise ApiError(409, "cannot_deactivate_self", "you cannot deactivate yourself")
     await models.Agent.filter(id=agent_id).update(is_active=False, updated_at=now())
-    await models.ApiToken.filter(agent_id=agent_id).delete()
-    if nexus.realtime:
+    if nexus.realtime:  # first, so that the sockets hear "deactivated" rather than "revoked"
         await nexus.realtime.agent_changed(agent_id)
+    await nexus.accounts.revoke_agent_tokens(agent_id)
     return "", 204
 
 
-@blueprint.post("/agents/<int:agent_id>/tokens")
+@blueprint.post("/agents/<id:agent_id>/tokens")
+@admin_required
 @validate_request(TokenIn)
 @document_response(TokenOut, 201)
-@admin_required
 async def create_agent_token(agent_id: int, data: TokenIn) -> tuple[Response, int]:
+    """A token for another agent, for an integration; it is shown once."""
     agent = await _agent(agent_id)
-    ttl = None if data.ttl_days is None else data.ttl_days * 86400
-    issued = await current_nexus().accounts.issue_token(agent, data.name, ttl=ttl)
+    issued = await current_nexus().accounts.issue_token(agent, data.name, ttl=token_ttl(data.ttl_days))
     return jsonify(token_json(issued.record, issued.token)), 201
 
 
@@ -162,36 +187,43 @@ async def _set_members(team: models.Team, member_ids: list[int]) -> set[int]:
 
 @blueprint.get("/teams")
 @agent_required
+@document_response(TeamList)
 async def list_teams() -> Response:
+    """Every team, with its members."""
     return jsonify({"items": [await team_json(t) for t in await models.Team.all().order_by("id")]})
 
 
 @blueprint.post("/teams")
+@admin_required
+@responds(409)
 @validate_request(TeamIn)
 @document_response(TeamOut, 201)
-@admin_required
 async def create_team(data: TeamIn) -> tuple[Response, int]:
+    """Create a team, with its members."""
     try:
         team = await models.Team.create(name=data.name.strip(), auto_assign=data.auto_assign)
     except IntegrityError:
-        raise ApiError(409, "team_exists", f"a team named {data.name!r} exists", {"field": "name"}) from None
+        raise field_error(409, "team_exists", "name", f"a team named {data.name!r} exists") from None
     changed = await _set_members(team, data.member_ids)
     await _refresh_agents(changed)
     return jsonify(await team_json(team)), 201
 
 
-@blueprint.get("/teams/<int:team_id>")
-@document_response(TeamOut)
+@blueprint.get("/teams/<id:team_id>")
 @agent_required
+@document_response(TeamOut)
 async def get_team(team_id: int) -> Response:
+    """One team, with its members."""
     return jsonify(await team_json(await _team(team_id)))
 
 
-@blueprint.patch("/teams/<int:team_id>")
+@blueprint.patch("/teams/<id:team_id>")
+@admin_required
+@responds(409)
 @validate_request(TeamPatch)
 @document_response(TeamOut)
-@admin_required
 async def patch_team(team_id: int, data: TeamPatch) -> Response:
+    """Change a team's name, round-robin assignment or members."""
     team = await _team(team_id)
     changes = data.model_dump(exclude_unset=True)
     member_ids = changes.pop("member_ids", None)
@@ -199,19 +231,37 @@ async def patch_team(team_id: int, data: TeamPatch) -> Response:
         try:
             await models.Team.filter(id=team_id).update(**changes, updated_at=now())
         except IntegrityError:
-            raise ApiError(409, "team_exists", f"a team named {changes.get('name')!r} exists", {"field": "name"}) from None
+            raise field_error(409, "team_exists", "name", f"a team named {changes.get('name')!r} exists") from None
     if member_ids is not None:
         await _refresh_agents(await _set_members(team, member_ids))
     return jsonify(await team_json(await _team(team_id)))
 
 
-@blueprint.delete("/teams/<int:team_id>")
+@blueprint.delete("/teams/<id:team_id>")
 @admin_required
-async def delete_team(team_id: int) -> tuple[str, int]:
-    """Delete a team; its tickets keep their assignee and lose the team."""
+@responds(204)
+@validate_querystring(TeamDeleteQuery)
+async def delete_team(team_id: int, query_args: TeamDeleteQuery) -> tuple[str, int]:
+    """Delete a team; `move_to` names a team that takes over its tickets.
+
+    Without `move_to` the tickets lose their team and keep their assignee: the unassigned
+    ones become visible to every agent.
+    """
     team = await _team(team_id)
+    if query_args.move_to is not None:
+        if query_args.move_to == team_id:
+            raise field_error(422, "invalid_request", "move_to", "must be another team")
+        if not await models.Team.exists(id=query_args.move_to):
+            raise field_error(422, "unknown_team", "move_to", f"there is no team {query_args.move_to}")
     members = set(await models.Agent.filter(teams__id=team.id).values_list("id", flat=True))
-    await team.delete()
+    moved = list(await models.Ticket.filter(team_id=team_id).values_list("id", "assignee_id"))
+    async with in_transaction():
+        await models.Ticket.filter(team_id=team_id).update(team_id=query_args.move_to, updated_at=now())
+        await team.delete()
+    events = current_nexus().events
+    for ticket_id, assignee_id in moved:
+        events.ticket_updated(await ticket_view(ticket_id), {"team_id": team_id},
+                              previous_rooms=rooms_for_ticket(team_id, assignee_id))
     await _refresh_agents(members)
     return "", 204
 
@@ -240,50 +290,58 @@ async def _canned(canned_id: int) -> models.CannedResponse:
 
 @blueprint.get("/canned-responses")
 @agent_required
+@document_response(CannedList)
 async def list_canned() -> Response:
+    """Every canned response, by shortcut: any agent may use them."""
     return jsonify({"items": [canned_json(r) for r in await models.CannedResponse.all().order_by("shortcut")]})
 
 
 @blueprint.post("/canned-responses")
+@admin_required
+@responds(409)
 @validate_request(CannedIn)
 @document_response(CannedOut, 201)
-@admin_required
 async def create_canned(data: CannedIn) -> tuple[Response, int]:
+    """Create a canned response; its body may hold placeholders such as `{{contact.name}}`."""
     try:
         row = await models.CannedResponse.create(**data.model_dump())
     except IntegrityError:
-        raise ApiError(409, "shortcut_taken", f"shortcut {data.shortcut!r} is taken", {"field": "shortcut"}) from None
+        raise field_error(409, "shortcut_taken", "shortcut", f"shortcut {data.shortcut!r} is taken") from None
     return jsonify(canned_json(row)), 201
 
 
-@blueprint.patch("/canned-responses/<int:canned_id>")
+@blueprint.patch("/canned-responses/<id:canned_id>")
+@admin_required
+@responds(409)
 @validate_request(CannedPatch)
 @document_response(CannedOut)
-@admin_required
 async def patch_canned(canned_id: int, data: CannedPatch) -> Response:
+    """Change a canned response's shortcut, title or body."""
     await _canned(canned_id)
     changes = data.model_dump(exclude_unset=True)
     if changes:
         try:
             await models.CannedResponse.filter(id=canned_id).update(**changes, updated_at=now())
         except IntegrityError:
-            raise ApiError(409, "shortcut_taken", f"shortcut {changes.get('shortcut')!r} is taken", {"field": "shortcut"}) from None
+            raise field_error(409, "shortcut_taken", "shortcut", f"shortcut {changes.get('shortcut')!r} is taken") from None
     return jsonify(canned_json(await _canned(canned_id)))
 
 
-@blueprint.delete("/canned-responses/<int:canned_id>")
+@blueprint.delete("/canned-responses/<id:canned_id>")
 @admin_required
+@responds(204)
 async def delete_canned(canned_id: int) -> tuple[str, int]:
+    """Delete a canned response."""
     await (await _canned(canned_id)).delete()
     return "", 204
 
 
-@blueprint.post("/canned-responses/<int:canned_id>/render")
+@blueprint.post("/canned-responses/<id:canned_id>/render")
+@agent_required
 @validate_request(RenderIn)
 @document_response(RenderOut)
-@agent_required
 async def render_canned(canned_id: int, data: RenderIn) -> Response:
-    """Preview a canned response for a ticket, placeholders filled."""
+    """Preview a canned response for a ticket, its placeholders filled."""
     nexus = current_nexus()
     canned = await _canned(canned_id)
     await nexus.tickets.get_visible(current_agent(), data.ticket_id)

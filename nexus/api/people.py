@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from quart import Blueprint, Response, current_app, jsonify, request
+from quart_schema import document_response, tag, validate_querystring, validate_request
+from tortoise.expressions import Q, Subquery
 
-from quart import Blueprint, Response, g, jsonify
-from quart_schema import document_response, validate_querystring, validate_request
-from tortoise.expressions import Q
-
-from nexus.api.access import agent_required, current_agent, decode_cursor, encode_cursor
+from nexus.api.access import (
+    agent_required,
+    current_agent,
+    current_session,
+    decode_cursor,
+    encode_cursor,
+)
+from nexus.api.login_limit import LoginLimiter
 from nexus.api.schemas import (
     AgentOut,
     ContactPage,
@@ -16,16 +21,22 @@ from nexus.api.schemas import (
     ContactQuery,
     LoginIn,
     LoginOut,
+    PasswordIn,
     TokenIn,
+    TokenList,
     TokenOut,
 )
+from nexus.clock import now
 from nexus.db import models
 from nexus.types import ContactView, to_json
 from nexus.views import contact_views
+from nexus.web.apidocs import responds
 from nexus.web.context import current_nexus
-from nexus.web.errors import ApiError
+from nexus.web.errors import ApiError, field_error
 
 blueprint = Blueprint("people", __name__)
+session_tag = tag(["session"])
+contacts_tag = tag(["contacts"])
 
 
 async def agent_json(agent: models.Agent) -> dict:
@@ -46,14 +57,34 @@ def token_json(record: models.ApiToken, token: str | None = None) -> dict:
     }
 
 
+def login_limiter() -> LoginLimiter:
+    return current_app.extensions["nexus_login_limiter"]
+
+
+def token_ttl(ttl_days: float | None) -> float | None:
+    return None if ttl_days is None else ttl_days * 86400
+
+
+# --- Session -------------------------------------------------------------------------------
+
+
 @blueprint.post("/auth/login")
+@session_tag
+@responds(401, 429)
 @validate_request(LoginIn)
 @document_response(LoginOut)
 async def login(data: LoginIn) -> Response:
-    """Exchange an email and password for a bearer token."""
+    """Exchange an email and password for a bearer token.
+
+    Failed attempts are limited per account and per client address (`auth.login_*`); past
+    the limit the answer is 429 with `Retry-After`, even for the right password.
+    """
     accounts = current_nexus().accounts
+    limiter = login_limiter()
+    await limiter.check(data.email, request.remote_addr)
     agent = await accounts.authenticate(data.email, data.password)
     if agent is None:
+        await limiter.failed(data.email, request.remote_addr)
         raise ApiError(401, "invalid_credentials", "the email or the password is wrong")
     issued = await accounts.issue_token(agent, "login")
     return jsonify({
@@ -65,40 +96,73 @@ async def login(data: LoginIn) -> Response:
 
 @blueprint.post("/auth/logout")
 @agent_required
+@session_tag
+@responds(204)
 async def logout() -> tuple[str, int]:
-    """Revoke the token this request was made with."""
-    await models.ApiToken.filter(token_hash=g.token_hash).delete()
+    """Revoke the token this request was made with; its sockets are dropped."""
+    await current_nexus().accounts.revoke_token(current_session().token_id)
     return "", 204
 
 
 @blueprint.get("/me")
-@document_response(AgentOut)
 @agent_required
+@session_tag
+@document_response(AgentOut)
 async def me() -> Response:
+    """The current agent, with their teams."""
     return jsonify(await agent_json(current_agent()))
+
+
+@blueprint.put("/me/password")
+@agent_required
+@session_tag
+@responds(429)
+@validate_request(PasswordIn)
+@responds(204)
+async def change_my_password(data: PasswordIn) -> tuple[str, int]:
+    """Change the current agent's password; their other tokens are revoked.
+
+    The token of this request keeps working. A wrong `current_password` counts as a failed
+    login.
+    """
+    accounts = current_nexus().accounts
+    agent = current_agent()
+    limiter = login_limiter()
+    await limiter.check(agent.email, request.remote_addr)
+    if not await accounts.check_password(agent, data.current_password):
+        await limiter.failed(agent.email, request.remote_addr)
+        raise field_error(422, "wrong_password", "current_password", "is not the agent's password")
+    await accounts.set_password(agent, data.new_password, keep_token_id=current_session().token_id)
+    return "", 204
 
 
 @blueprint.get("/me/tokens")
 @agent_required
+@session_tag
+@document_response(TokenList)
 async def my_tokens() -> Response:
+    """The current agent's tokens, without their secrets."""
     rows = await models.ApiToken.filter(agent_id=current_agent().id).order_by("id")
     return jsonify({"items": [token_json(row) for row in rows]})
 
 
 @blueprint.post("/me/tokens")
+@agent_required
+@session_tag
 @validate_request(TokenIn)
 @document_response(TokenOut, 201)
-@agent_required
 async def create_my_token(data: TokenIn) -> tuple[Response, int]:
     """A long-lived token for an integration; it is shown once."""
-    ttl = None if data.ttl_days is None else data.ttl_days * 86400
-    issued = await current_nexus().accounts.issue_token(current_agent(), data.name, ttl=ttl)
+    issued = await current_nexus().accounts.issue_token(current_agent(), data.name, ttl=token_ttl(data.ttl_days))
     return jsonify(token_json(issued.record, issued.token)), 201
 
 
-@blueprint.delete("/me/tokens/<int:token_id>")
+@blueprint.delete("/me/tokens/<id:token_id>")
 @agent_required
+@session_tag
+@responds(204)
 async def revoke_my_token(token_id: int) -> tuple[str, int]:
+    """Revoke one of the current agent's tokens; its sockets are dropped."""
     if not await current_nexus().accounts.revoke_token(token_id, current_agent().id):
         raise ApiError(404, "token_not_found", f"you have no token {token_id}")
     return "", 204
@@ -107,13 +171,23 @@ async def revoke_my_token(token_id: int) -> tuple[str, int]:
 # --- Contacts ------------------------------------------------------------------------------
 
 
+async def visible_contacts(agent: models.Agent) -> Q:
+    """The contacts ``agent`` may see: admins all; agents those with a ticket they may see.
+    A filter, so it composes with any other (a search's ids, say)."""
+    if agent.role == models.Role.ADMIN:
+        return Q()
+    tickets = models.Ticket.filter(await current_nexus().tickets.visibility(agent))
+    return Q(id__in=Subquery(tickets.values("contact_id")))
+
+
 @blueprint.get("/contacts")
+@agent_required
+@contacts_tag
 @validate_querystring(ContactQuery)
 @document_response(ContactPage)
-@agent_required
 async def list_contacts(query_args: ContactQuery) -> Response:
-    """Contacts, newest first; ``q`` searches names, emails, phones and channel addresses."""
-    query = models.Contact.all()
+    """Contacts the agent may see, newest first; `q` searches names, emails, phones and addresses."""
+    query = models.Contact.filter(await visible_contacts(current_agent()))
     if query_args.q and query_args.q.strip():
         words = query_args.q.strip()
         query = query.filter(
@@ -121,8 +195,8 @@ async def list_contacts(query_args: ContactQuery) -> Response:
             | Q(identities__address__icontains=words) | Q(identities__display_name__icontains=words)
         ).distinct()
     if query_args.cursor:
-        (last_id,) = decode_cursor(query_args.cursor, 1)
-        query = query.filter(id__lt=int(last_id))
+        (last_id,) = decode_cursor(query_args.cursor, "id")
+        query = query.filter(id__lt=last_id)
     rows = await query.order_by("-id").limit(query_args.limit + 1)
     more = len(rows) > query_args.limit
     rows = rows[: query_args.limit]
@@ -131,29 +205,37 @@ async def list_contacts(query_args: ContactQuery) -> Response:
 
 
 async def _contact(contact_id: int) -> models.Contact:
-    contact = await models.Contact.get_or_none(id=contact_id)
+    contact = await models.Contact.filter(Q(id=contact_id) & await visible_contacts(current_agent())).first()
     if contact is None:
-        raise ApiError(404, "contact_not_found", f"contact {contact_id} does not exist")
+        raise ApiError(404, "contact_not_found", f"contact {contact_id} does not exist or is not visible to you")
     return contact
 
 
-@blueprint.get("/contacts/<int:contact_id>")
-@document_response(ContactView)
+@blueprint.get("/contacts/<id:contact_id>")
 @agent_required
+@contacts_tag
+@document_response(ContactView)
 async def get_contact(contact_id: int) -> Response:
+    """One contact, with their identities on each channel type."""
     return jsonify(to_json((await contact_views([await _contact(contact_id)]))[0]))
 
 
-@blueprint.patch("/contacts/<int:contact_id>")
+@blueprint.patch("/contacts/<id:contact_id>")
+@agent_required
+@contacts_tag
 @validate_request(ContactPatch)
 @document_response(ContactView)
-@agent_required
 async def patch_contact(contact_id: int, data: ContactPatch) -> Response:
+    """Change a contact's name, email, phone or attributes (merged; null removes a key)."""
     contact = await _contact(contact_id)
     changes = data.model_dump(exclude_unset=True)
+    for name in ("name", "email", "phone"):
+        if name in changes and changes[name] is not None:
+            changes[name] = changes[name].strip() or None
     if "attributes" in changes:
-        changes["attributes"] = {**(contact.attributes or {}), **(changes["attributes"] or {})}
+        merged = {**(contact.attributes or {}), **(changes["attributes"] or {})}
+        changes["attributes"] = {key: value for key, value in merged.items() if value is not None}
     if changes:
-        await models.Contact.filter(id=contact_id).update(**changes, updated_at=datetime.now(UTC))
+        await models.Contact.filter(id=contact_id).update(**changes, updated_at=now())
         current_nexus().pipeline.contacts.forget(contact_id)
     return jsonify(to_json((await contact_views([await _contact(contact_id)]))[0]))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -57,6 +57,22 @@ class ServerSettings(Section):
     trusted_proxies: NameList = []
     cors_origins: NameList = []
     graceful_timeout: Duration = 10.0
+    #: When set, ``/metrics`` and ``/readyz`` need ``Authorization: Bearer <monitoring_token>``.
+    monitoring_token: SecretStr | None = None
+    #: When set, only clients in these networks (CIDR) may call ``/metrics`` and ``/readyz``.
+    monitoring_networks: NameList = []
+
+    @field_validator("monitoring_networks")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a network such as 10.0.0.0/8 or 127.0.0.1") from None
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -183,6 +199,14 @@ class InboxSettings(Section):
 
 class AuthSettings(Section):
     token_ttl: Duration = 30 * 86400.0
+    #: Failed logins one account may have within ``login_window`` (0: no limit).
+    login_failures_per_account: int = Field(10, ge=0)
+    #: Failed logins one client address may have within ``login_window`` (0: no limit).
+    login_failures_per_address: int = Field(50, ge=0)
+    login_window: Duration = 900.0
+    #: How often each API process checks that its sockets' tokens still work (revocations
+    #: made outside the API, such as ``nexus agents set-password``, and missed notices).
+    socket_recheck_interval: Duration = 60.0
 
 
 class LoggingSettings(Section):

@@ -478,8 +478,7 @@ function buildComposer() {
     try {
       const attachments = note.checked ? [] : await Promise.all([...files.files].map(encodeFile));
       if (note.checked && files.files.length) { error.textContent = "Private notes carry text only."; return; }
-      // The API helper renames `body` to `text`; `body` stays accepted as an alias meanwhile.
-      const message = await api.post(`/tickets/${state.ticket.id}/messages`, { body, private: note.checked, attachments });
+      const message = await api.post(`/tickets/${state.ticket.id}/messages`, { text: body, private: note.checked, attachments });
       upsertMessage(message);
       text.value = "";
       files.value = "";

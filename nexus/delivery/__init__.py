@@ -54,6 +54,7 @@ from nexus.delivery.order import first_pending, first_pending_of
 from nexus.delivery.ratelimit import RateLimiter
 from nexus.delivery.status import StatusUpdates
 from nexus.lease import Claim, Lease
+from nexus.mime import valid_content_type
 from nexus.redis_backend import EmbeddedRedisQueue, connect_redis
 from nexus.types import DeliveryStatus, Identity, OutboundAttachment, OutboundMessage, SendResult
 from nexus.views import attachment_view, build_message_view
@@ -419,6 +420,10 @@ class Delivery:
         message = loaded.message
         attachments = []
         for row in files:
+            if not valid_content_type(row.content_type):
+                # No provider takes a header with a line break: this reply can never be sent.
+                raise PermanentError(f"attachment {row.filename!r} has an invalid content type {row.content_type!r}",
+                                     code="invalid_attachment")
             if row.storage_key:
                 data = await self.nexus.storage.load(row.storage_key)
                 attachments.append(OutboundAttachment(row.filename, row.content_type, data))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from quart import Blueprint, Response
 from quart.helpers import send_from_directory
+from quart_schema import hide
 from werkzeug.exceptions import NotFound
 
 from nexus.web.errors import error_response
@@ -28,6 +29,7 @@ async def _send(directory: Path, filename: str, max_age: int) -> Response:
 
 
 @blueprint.get("/")
+@hide  # files for browsers, not part of the REST API
 async def index() -> Response:
     """The console's page. It is revalidated on every load, so an upgrade shows at once."""
     response = await _send(CONSOLE, "index.html", 0)
@@ -41,6 +43,7 @@ async def index() -> Response:
 
 
 @blueprint.get("/console/<path:filename>")
+@hide
 async def asset(filename: str) -> Response:
     response = await _send(CONSOLE, filename, 0)
     response.headers["Cache-Control"] = "no-cache"
@@ -48,6 +51,7 @@ async def asset(filename: str) -> Response:
 
 
 @blueprint.get("/vendor/<path:filename>")
+@hide
 async def vendor(filename: str) -> Response:
     response = await _send(VENDOR, filename, 86400)
     response.headers["Access-Control-Allow-Origin"] = "*"

@@ -1,11 +1,14 @@
-"""Every error response is JSON: ``{"error": {"code", "message", "details"}}``."""
+"""Every error response is JSON: ``{"error": {"code", "message", "details"}}``, where
+``details`` is always a list of ``{"field", "problem"}`` objects (empty when no field is to
+blame). :class:`ErrorBody` is that shape as a schema, for the OpenAPI document."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from quart import Quart, Response, jsonify, request
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
@@ -16,17 +19,61 @@ from nexus.tickets import TicketError
 logger = logging.getLogger("nexus.web")
 
 
+class Problem(BaseModel):
+    """One thing wrong with a request."""
+
+    field: str = Field(description="the field, query parameter or header at fault, dotted for nested "
+                                   "fields (`attachments.0.data`); `body` for the body as a whole")
+    problem: str = Field(description="what is wrong with it")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="a stable machine-readable code, such as `ticket_not_found`")
+    message: str = Field(description="what went wrong, for a person")
+    details: list[Problem] = Field(description="each field at fault; empty when none is")
+
+
+class ErrorBody(BaseModel):
+    """An error: a stable `code`, a `message` for a person, and the fields at fault."""
+
+    error: ErrorDetail
+
+
+Details = Iterable[Mapping[str, Any]] | Mapping[str, Any] | None
+
+
+def problems(details: Details) -> list[dict[str, str]]:
+    """``details`` in the one shape of the API: a list of ``{field, problem}``. A mapping
+    (``{"field": "name"}`` or ``{"database": "down"}``) is converted, so no caller can send
+    another shape."""
+    if details is None:
+        return []
+    if isinstance(details, Mapping):
+        if set(details) <= {"field", "problem"} and "field" in details:
+            return [{"field": str(details["field"]), "problem": str(details.get("problem", "invalid"))}]
+        return [{"field": str(key), "problem": str(value)} for key, value in details.items()]
+    return [{"field": str(item.get("field", "body")), "problem": str(item.get("problem", "invalid"))}
+            for item in details]
+
+
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+    def __init__(self, status: int, code: str, message: str, details: Details = None,
+                 headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
-        self.details = details if details is not None else {}
+        self.details = problems(details)
+        self.headers = dict(headers or {})
 
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
-    response = jsonify({"error": {"code": code, "message": message, "details": details if details is not None else {}}})
+def field_error(status: int, code: str, field: str, problem: str) -> ApiError:
+    """An error about one field; the message names it."""
+    return ApiError(status, code, f"{field}: {problem}", [{"field": field, "problem": problem}])
+
+
+def error_response(status: int, code: str, message: str, details: Details = None) -> Response:
+    response = jsonify({"error": {"code": code, "message": message, "details": problems(details)}})
     response.status_code = status
     return response
 
@@ -56,23 +103,21 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(ApiError)
     async def api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        response = error_response(exc.status, exc.code, exc.message, exc.details)
+        for name, value in exc.headers.items():
+            response.headers[name] = value
+        return response
 
     @app.errorhandler(TicketError)
     async def ticket_error(exc: TicketError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, {"field": exc.field} if exc.field else {})
+        details = [{"field": exc.field, "problem": exc.message}] if exc.field else []
+        return error_response(exc.status, exc.code, exc.message, details)
 
     @app.errorhandler(AccountError)
     async def account_error(exc: AccountError) -> Response:
         status = 409 if exc.code == "email_taken" else 422
-        return error_response(status, exc.code, exc.message, {"field": exc.field} if exc.field else {})
-
-    @app.before_request
-    async def reject_broken_json() -> None:
-        if request.method in ("POST", "PUT", "PATCH") and request.is_json and request.path.startswith("/api/"):
-            body = await request.get_data()
-            if body.strip() and await request.get_json(silent=True) is None:
-                raise ApiError(400, "invalid_json", "the request body is not valid JSON")
+        details = [{"field": exc.field, "problem": exc.message}] if exc.field else []
+        return error_response(status, exc.code, exc.message, details)
 
     @app.errorhandler(HTTPException)
     async def http_error(exc: HTTPException) -> Response:
@@ -82,10 +127,43 @@ def register_error_handlers(app: Quart) -> None:
         if status == 405:
             return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.path}")
         if status == 413:
-            return error_response(413, "payload_too_large", "the request body is too large")
+            limit = request.body_limit if hasattr(request, "body_limit") else None
+            suffix = f" (at most {limit} bytes here)" if limit else ""
+            return error_response(413, "payload_too_large", f"the request body is too large{suffix}")
         return error_response(status, _CODES.get(status, "http_error"), exc.description or exc.name or "error")
 
     @app.errorhandler(Exception)
     async def unexpected(exc: Exception) -> Response:
+        if database_down(exc):
+            logger.warning("%s %s: the database is unavailable (%s)", request.method, request.path, exc)
+            response = error_response(503, "database_unavailable", "the database is unavailable; try again shortly")
+            response.headers["Retry-After"] = str(RETRY_AFTER_DOWN)
+            return response
         logger.exception("unhandled error")
         return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
+
+
+#: Seconds a client is asked to wait while the database is away.
+RETRY_AFTER_DOWN = 5
+
+
+def database_down(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a lost or refused database connection, as during
+    a restart or a failover: the request may succeed later, and deserves a 503, not a 500."""
+    from tortoise.exceptions import DBConnectionError
+
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        lost: tuple[type[BaseException], ...] = (OSError, DBConnectionError)
+    else:
+        lost = (OSError, DBConnectionError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                asyncpg.exceptions.OperatorInterventionError)
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, lost):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False

@@ -1,17 +1,56 @@
 """Probes and metrics: ``/healthz`` (the process is up), ``/readyz`` (it can serve) and
-``/metrics`` (Prometheus)."""
+``/metrics`` (Prometheus).
+
+``/healthz`` says nothing but "ok" and is always open. ``/readyz`` and ``/metrics`` tell more
+(channel errors, queue sizes): ``server.monitoring_token`` makes them need that bearer token,
+and ``server.monitoring_networks`` limits them to clients in those networks.
+"""
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, jsonify
+import hmac
+import ipaddress
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+from quart import Blueprint, Response, jsonify, request
 from quart_schema import hide
 
 from nexus.db import models
 from nexus.metrics import render
 from nexus.types import DeliveryStatus
 from nexus.web.context import current_nexus
+from nexus.web.errors import ApiError, problems
 
 blueprint = Blueprint("health", __name__)
+
+
+def _client_allowed(networks: list[str]) -> bool:
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(network, strict=False) for network in networks)
+
+
+def monitoring(func: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
+    """Guard an endpoint with the monitoring token and networks, when they are set."""
+
+    @wraps(func)
+    async def guarded(*args: Any, **kwargs: Any) -> Response:
+        server = current_nexus().settings.server
+        if server.monitoring_networks and not _client_allowed(server.monitoring_networks):
+            raise ApiError(403, "forbidden", "this address may not read the monitoring endpoints "
+                                             "(server.monitoring_networks)")
+        if server.monitoring_token is not None:
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            expected = server.monitoring_token.get_secret_value().encode()
+            if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
+                raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <server.monitoring_token>'")
+        return await func(*args, **kwargs)
+
+    return guarded
 
 
 @blueprint.get("/healthz")
@@ -22,12 +61,13 @@ async def healthz() -> Response:
 
 @blueprint.get("/readyz")
 @hide
+@monitoring
 async def readyz() -> Response:
     ok, report = await current_nexus().readiness()
     if not ok:
         down = [name for name, check in report["checks"].items() if not check["ok"]]
         report["error"] = {"code": "unavailable", "message": f"not ready: {', '.join(down)} down",
-                           "details": {name: report["checks"][name] for name in down}}
+                           "details": problems({name: report["checks"][name].get("error", "down") for name in down})}
     response = jsonify(report)
     response.status_code = 200 if ok else 503
     return response
@@ -35,6 +75,7 @@ async def readyz() -> Response:
 
 @blueprint.get("/metrics")
 @hide
+@monitoring
 async def metrics() -> Response:
     nexus = current_nexus()
     snapshot = await nexus.metrics.snapshot()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import socketio
 from quart import Quart, Response, request
 from quart.helpers import send_from_directory
+from quart_schema import hide
 from werkzeug.exceptions import NotFound
 
 from nexus.channel import Channel, WebhookResponse
@@ -112,24 +113,28 @@ def collect(nexus: Nexus) -> list[PluginRegistrations]:
     return accepted
 
 
-def install(app: Quart, nexus: Nexus, sio: socketio.AsyncServer) -> None:
-    """Mount every plugin's routes, static files and namespaces."""
+def install(app: Quart, nexus: Nexus, sio: socketio.AsyncServer) -> list[str]:
+    """Mount every plugin's routes, static files and namespaces. Returns the prefixes of the
+    routes, whose handlers enforce each route's ``max_body`` themselves."""
+    prefixes: list[str] = []
     for found in collect(nexus):
         web = PluginWebContext(nexus, found.plugin)
         for index, route in enumerate(found.routes):
+            prefixes.append("/" + first_segment(route.path))
             app.add_url_rule(
-                quart_rule(route.path), f"plugin.{found.plugin}.route{index}", route_view(route, web),
+                quart_rule(route.path), f"plugin.{found.plugin}.route{index}", hide(route_view(route, web)),
                 methods=[m.upper() for m in route.methods], provide_automatic_options=False,
             )
         for index, static in enumerate(found.static):
             app.add_url_rule(
                 static.prefix.rstrip("/") + "/<path:filename>", f"plugin.{found.plugin}.static{index}",
-                static_view(static), methods=["GET"],
+                hide(static_view(static)), methods=["GET"],
             )
         for ns in found.namespaces:
             sio.register_namespace(NamespaceAdapter(ns, web))
         logger.debug("plugin %r serves %d route(s), %d static folder(s), %d namespace(s)",
                      found.plugin, len(found.routes), len(found.static), len(found.namespaces))
+    return sorted(set(prefixes))
 
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(:path)?\}")

@@ -37,7 +37,7 @@ async def webhook(type_name: str, name: str, subpath: str = "") -> Response:
     body = await read_body(limit)
     if body is None:
         return error_response(413, "payload_too_large", f"a {type_name} webhook body may have at most {limit} bytes",
-                              {"max_bytes": limit})
+                              [{"field": "body", "problem": f"larger than {limit} bytes"}])
     headers = {k.lower(): v for k, v in request.headers.items()}
     query_string = request.query_string.decode("utf-8", "replace")
     server = nexus.settings.server

@@ -1,6 +1,7 @@
 // Connects to Nexus with the official socket.io-client and prints one JSON line per event:
 //   node listen.mjs <url> <token> [seconds]
 // Lines: {"type":"connected"} | {"type":"connect_error","message":...} | {"type":"event","name":...,"data":...}
+//        | {"type":"disconnect","reason":...}
 import { io } from "socket.io-client";
 
 const [url, token, seconds = "30"] = process.argv.slice(2);
@@ -13,6 +14,7 @@ socket.on("connect_error", (error) => {
   process.exit(0);
 });
 socket.onAny((name, data) => print({ type: "event", name, data }));
+socket.on("disconnect", (reason) => print({ type: "disconnect", reason }));
 setTimeout(() => {
   socket.close();
   process.exit(0);

@@ -84,6 +84,16 @@ async def test_a_visitor_sends_a_file_and_downloads_the_agents(site, visitors):
         assert (download.body if isinstance(download.body, str) else "").encode() == content
 
 
+async def test_a_photo_of_a_few_megabytes_is_accepted(site, visitors):
+    """The host's own body limits (a few KB without an agent's token, 1 MB with one) do not
+    apply to plugins' routes: each route's max_body and the channel's max_upload_size decide."""
+    visitor = await visitors()
+    photo = b"\xff\xd8" + b"p" * (3 * 1024 * 1024)
+    response = await visitor.upload("parcel.jpg", photo, "image/jpeg")
+    assert response.status == 201, response.body
+    assert response.body["attachments"][0]["size"] == len(photo)
+
+
 async def test_uploads_above_the_limit_are_refused(nexus_server):
     async with nexus_server(webchat_settings(max_upload_size=1000)) as server:
         visitor = WebchatClient(server)
