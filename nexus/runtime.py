@@ -22,6 +22,7 @@ from nexus.channels import ChannelManager, describe_error
 from nexus.clock import now
 from nexus.config import Settings, mask_url
 from nexus.db import close_database, open_database
+from nexus.search import Search
 from nexus.delivery import Delivery
 from nexus.delivery.status import StatusUpdates
 from nexus.events import Events
@@ -102,6 +103,8 @@ class Nexus:
             logger.warning("the embedded Redis stand-in serves this one process and keeps nothing; "
                            "set REDIS_URL for production")
         self.db = await open_database(settings.database_url)
+        self.search = Search(settings.database_url, settings.search.language)
+        await self.search.prepare()
         if settings.embedded_redis:
             import fakeredis
 

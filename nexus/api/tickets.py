@@ -14,6 +14,7 @@ from tortoise.expressions import Q, Subquery
 from nexus.api.access import agent_required, current_agent, decode_cursor, encode_cursor
 from nexus.api.schemas import MessageIn, MessagePage, MessageQuery, TicketPage, TicketPatch, TicketQuery
 from nexus.db import models
+from nexus.search import InvalidCursor, Page, in_order
 from nexus.tickets import NewAttachment
 from nexus.types import MessageView, TicketView, to_json
 from nexus.views import TICKET_RELATED, message_view, message_views, ticket_view, ticket_views
@@ -28,6 +29,15 @@ def _int(value: str, name: str) -> int:
         return int(value)
     except ValueError:
         raise ApiError(422, "invalid_request", f"{name}: must be a number, 'me' or 'none'", {"field": name}) from None
+
+
+async def search_page(search: Any, query: Any, within: Any) -> Page:
+    """A page of ``search`` (tickets or contacts) for the ``q``, ``sort``, ``limit`` and
+    ``cursor`` of ``query``."""
+    try:
+        return await search(query.q, within, sort=query.sort, limit=query.limit, cursor=query.cursor)
+    except InvalidCursor:
+        raise ApiError(400, "invalid_cursor", "cursor is not one this API returned") from None
 
 
 async def ticket_filters(query: TicketQuery) -> Q:
@@ -54,16 +64,6 @@ async def ticket_filters(query: TicketQuery) -> Q:
         rule &= Q(priority=query.priority)
     if query.label:
         rule &= Q(id__in=Subquery(models.TicketLabel.filter(name=query.label).values("ticket_id")))
-    if query.q and query.q.strip():
-        words = query.q.strip()
-        if words.startswith("#") and words[1:].isdigit():
-            rule &= Q(id=int(words[1:]))
-        else:
-            rule &= (
-                Q(subject__icontains=words)
-                | Q(contact__name__icontains=words)
-                | Q(id__in=Subquery(models.Message.filter(text__icontains=words).values("ticket_id")))
-            )
     return rule
 
 
@@ -74,6 +74,10 @@ async def ticket_filters(query: TicketQuery) -> Q:
 async def list_tickets(query_args: TicketQuery) -> Response:
     """Tickets the agent may see, most recent activity first, filtered and cursor-paginated."""
     rule = await ticket_filters(query_args)
+    if query_args.q and query_args.q.strip():
+        found = await search_page(current_nexus().search.tickets, query_args, models.Ticket.filter(rule))
+        rows = in_order(await models.Ticket.filter(id__in=found.ids).select_related(*TICKET_RELATED), found.ids)
+        return jsonify({"items": to_json(await ticket_views(rows)), "next_cursor": found.next_cursor})
     if query_args.cursor:
         stamp, last_id = decode_cursor(query_args.cursor, 2)
         try:

@@ -151,6 +151,13 @@ class DeliverySettings(Section):
     auto_reply_limit: int = Field(5, ge=0)
 
 
+class SearchSettings(Section):
+    #: The text search configuration (stemming, stop words): PostgreSQL's ``simple``,
+    #: ``english``, ``german``, ... (``SELECT cfgname FROM pg_ts_config``). On SQLite,
+    #: ``english`` stems and any other language does not. Changing it re-indexes at start.
+    language: str = Field("simple", pattern=r"^[a-z][a-z0-9_]{0,62}$")
+
+
 class AuthSettings(Section):
     token_ttl: Duration = 30 * 86400.0
 
@@ -176,6 +183,7 @@ class Settings(Section):
     plugins: PluginSettings = PluginSettings()
     tickets: TicketSettings = TicketSettings()
     delivery: DeliverySettings = DeliverySettings()
+    search: SearchSettings = SearchSettings()
     auth: AuthSettings = AuthSettings()
     logging: LoggingSettings = LoggingSettings()
     channels: dict[str, dict[str, Any]] = {}
