@@ -99,9 +99,14 @@ async def database(settings: Settings, *, migrate: bool | None = None) -> AsyncI
 async def preflight(settings: Settings) -> None:
     """Fail early, in one line, when the database or Redis cannot be reached."""
     from nexus.redis_backend import connect_redis
+    from nexus.search import Search, SearchError
 
     async with database(settings, migrate=False):
         pass
+    try:
+        await Search(settings.database_url, settings.search.language).prepare()
+    except SearchError as exc:
+        raise Fail(str(exc)) from None
     if settings.redis.url:
         client = connect_redis(settings)
         try:

@@ -22,7 +22,6 @@ from nexus.channels import ChannelManager, describe_error
 from nexus.clock import now
 from nexus.config import Settings, mask_url
 from nexus.db import close_database, open_database
-from nexus.search import Search
 from nexus.delivery import Delivery
 from nexus.delivery.status import StatusUpdates
 from nexus.events import Events
@@ -33,6 +32,7 @@ from nexus.pipeline import InboundPipeline
 from nexus.plugins import call_hook
 from nexus.realtime import EventEmitter, Realtime
 from nexus.redis_backend import connect_redis, describe_redis
+from nexus.search import Search
 from nexus.storage import LocalStorage
 from nexus.tickets import Tickets
 from nexus.types import MessageView, TicketView
@@ -102,9 +102,9 @@ class Nexus:
         if settings.embedded_redis:
             logger.warning("the embedded Redis stand-in serves this one process and keeps nothing; "
                            "set REDIS_URL for production")
-        self.db = await open_database(settings.database_url)
         self.search = Search(settings.database_url, settings.search.language)
         await self.search.prepare()
+        self.db = await open_database(settings.database_url)
         if settings.embedded_redis:
             import fakeredis
 

@@ -24,6 +24,7 @@ import base64
 import logging
 import math
 import re
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,7 +34,7 @@ from tortoise.context import get_current_context
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from nexus.db import dialect_of, models
+from nexus.db import close_database, dialect_of, models, open_database
 
 logger = logging.getLogger(__name__)
 
@@ -315,16 +316,24 @@ class Search:
     """The search of one installation: its dialect and its language."""
 
     def __init__(self, database_url: str, language: str = "simple") -> None:
+        self.database_url = database_url
         self.language = language
         self.backend: Backend = PostgresSearch() if dialect_of(database_url) == "postgres" else SqliteSearch()
 
     async def prepare(self) -> None:
         """Apply ``search.language`` if the database was indexed with another: every
-        document is indexed again, once, whichever process gets there first."""
-        if await self.backend.language() != self.language:
-            logger.warning("search.language changed to %r: indexing every message, ticket and contact again",
-                           self.language)
-            await self.backend.change_language(self.language)
+        document is indexed again, once, whichever process gets there first. Opens the
+        database on its own; raises :class:`SearchError` naming the key."""
+        ctx = await open_database(self.database_url, global_fallback=False)
+        try:
+            with ctx:
+                if await self.backend.language() != self.language:
+                    started = time.monotonic()
+                    await self.backend.change_language(self.language)
+                    logger.warning("search.language is now %r: every message, ticket and contact was indexed "
+                                   "again in %.1fs", self.language, time.monotonic() - started)
+        finally:
+            await close_database(ctx)
 
     async def tickets(self, text: str, within: QuerySet[models.Ticket], *, sort: Sort = "relevance",
                       limit: int = 25, cursor: str | None = None) -> Page:

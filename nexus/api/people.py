@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 from quart import Blueprint, Response, g, jsonify
 from quart_schema import document_response, validate_querystring, validate_request
-from tortoise.expressions import Q
 
 from nexus.api.access import agent_required, current_agent, decode_cursor, encode_cursor
 from nexus.api.schemas import (
