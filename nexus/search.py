@@ -10,7 +10,7 @@ A query is a list of words, every one of which must match; the last word also ma
 prefix (as-you-type search). ``#123`` finds ticket 123. A ticket matches when one of its
 messages (notes included), its subject or its contact's details hold the words.
 
-Ranking: each source (messages, subjects, contacts) yields its most recent matches, a few
+Ranking: each source (messages, subjects, contacts) yields its most recent matches, a
 hundred to begin with, scored by text relevance (``ts_rank`` or ``bm25``; subjects and names
 weigh more than message text). Reading only the most recent matches is what keeps a common word
 cheap in a million messages. The caller's visibility rule then filters those ids, and when too
@@ -44,7 +44,7 @@ T = TypeVar("T")
 #: Words of a query that count; the rest are ignored.
 MAX_WORDS = 12
 #: Matches read per source to begin with, and the most after widening.
-FIRST_WINDOW = 200
+FIRST_WINDOW = 100
 LAST_WINDOW = 12_800
 #: Weights of a ticket's sources in its score (the documents' own weights come on top).
 _SOURCE_WEIGHTS = {"subject": 1.0, "contact": 1.0, "message": 1.0}
