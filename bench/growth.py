@@ -99,7 +99,8 @@ async def preload(database_url: str, messages: int, tickets: int) -> tuple[float
         backfill_started = time.monotonic()
         await conn.execute("SELECT nexus_search_rebuild()")
         backfill = time.monotonic() - backfill_started
-        await conn.execute("ANALYZE")
+        # What autovacuum does after a bulk insert: GIN pending lists merged, statistics.
+        await conn.execute("VACUUM ANALYZE")
     finally:
         await conn.close()
     return time.monotonic() - started, backfill
@@ -249,6 +250,35 @@ async def search_latency(database_url: str, tickets: int, rounds: int) -> dict[s
     return samples
 
 
+async def indexing_cost(database_url: str, count: int = 2000) -> dict[str, list[float]]:
+    """Milliseconds per committed message INSERT (as the pipeline stores one) with the search
+    triggers firing, against the same INSERT with triggers off, in alternating batches."""
+    from urllib.parse import urlsplit
+
+    import asyncpg
+
+    corpus = Corpus(seed=11)
+    conn = await asyncpg.connect(urlsplit(database_url)._replace(scheme="postgresql").geturl())
+    samples: dict[str, list[float]] = {"triggers off": [], "search triggers on": []}
+    try:
+        insert = await conn.prepare(
+            "INSERT INTO messages (ticket_id, channel_id, direction, private, sender_id, text, external_id, status, "
+            "attempts, auto_submitted, reactions, metadata, created_at) "
+            "VALUES ($1, 1, 'inbound', false, $1, $2, $3, 'received', 0, false, '{}', '{}', now())")
+        for batch in range(count // 100):
+            mode = "triggers off" if batch % 2 == 0 else "search triggers on"
+            await conn.execute(f"SET session_replication_role = {'replica' if batch % 2 == 0 else 'origin'}")
+            for index in range(100):
+                started = time.perf_counter()
+                async with conn.transaction():
+                    await insert.fetch(1 + index, corpus.message(index), f"wamid.cost.{batch}.{index}")
+                samples[mode].append((time.perf_counter() - started) * 1000)
+        await conn.execute("SET session_replication_role = origin")
+    finally:
+        await conn.close()
+    return samples
+
+
 def report_search(samples: dict[str, dict[str, list[float]]], args: argparse.Namespace) -> None:
     print()
     print(f"Search: {args.messages} messages, {args.tickets} contacts and tickets; one agent typing, one request at a "
@@ -297,9 +327,16 @@ async def main() -> None:
                 results[name].append(result)
                 print(f"round {round_ + 1} {name}: " + ", ".join(f"{k} {v:.1f}" for k, v in result.items()), flush=True)
         search = await search_latency(loaded.url, args.tickets, args.search_rounds)
+        cost = await indexing_cost(loaded.url)
     if not args.skip_ingest:
         report_ingest(results, args)
     report_search(search, args)
+    print()
+    print("Indexing cost on the loaded database: one committed message INSERT at a time, alternating batches")
+    print(table(["inserts", "count", "p50 (ms)", "p99 (ms)"],
+                [[mode, len(values), percentile(values, 50), percentile(values, 99)] for mode, values in cost.items()]))
+    off, on = (percentile(values, 50) for values in cost.values())
+    print(f"p50 ratio, triggers on / off: {on / off:.2f}")
 
 
 def report_ingest(results: dict[str, list[dict[str, float]]], args: argparse.Namespace) -> None:

@@ -188,7 +188,7 @@ class PostgresSearch:
     CONTACTS = """
         SELECT 'contact' AS source, c.id, c.owner_id, c.rank
         FROM nexus_search_recent('search_contacts', nexus_search_query($1), $2,
-                                 (SELECT array_agg(nexus_unaccent(p)) FROM unnest($3::text[]) p)) c
+                                 ARRAY(SELECT nexus_unaccent(p) FROM unnest($3::text[]) p)) c
     """
 
     async def ticket_hits(self, query: SearchQuery, wanted: int) -> list[Hit]:
