@@ -258,6 +258,7 @@ async def indexing_cost(database_url: str, count: int = 2000) -> dict[str, list[
     import asyncpg
 
     corpus = Corpus(seed=11)
+    tag = secrets.token_hex(3)
     conn = await asyncpg.connect(urlsplit(database_url)._replace(scheme="postgresql").geturl())
     samples: dict[str, list[float]] = {"triggers off": [], "search triggers on": []}
     try:
@@ -271,7 +272,7 @@ async def indexing_cost(database_url: str, count: int = 2000) -> dict[str, list[
             for index in range(100):
                 started = time.perf_counter()
                 async with conn.transaction():
-                    await insert.fetch(1 + index, corpus.message(index), f"wamid.cost.{batch}.{index}")
+                    await insert.fetch(1 + index, corpus.message(index), f"wamid.cost.{tag}.{batch}.{index}")
                 samples[mode].append((time.perf_counter() - started) * 1000)
         await conn.execute("SET session_replication_role = origin")
     finally:
@@ -310,7 +311,14 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--search-rounds", type=int, default=3)
     parser.add_argument("--skip-ingest", action="store_true", help="measure search only")
+    parser.add_argument("--loaded-database", help="with --skip-ingest: a database this benchmark already preloaded "
+                        "(bench.growth.preload), measured as it is and kept")
     args = parser.parse_args()
+    if args.loaded_database:
+        search = await search_latency(args.loaded_database, args.tickets, args.search_rounds)
+        report_search(search, args)
+        report_cost(await indexing_cost(args.loaded_database))
+        return
     assert PHONE_NUMBER_ID
     results: dict[str, list[dict[str, float]]] = {"empty": [], "loaded": []}
     async with bench_database() as empty, bench_database() as loaded:
@@ -331,6 +339,10 @@ async def main() -> None:
     if not args.skip_ingest:
         report_ingest(results, args)
     report_search(search, args)
+    report_cost(cost)
+
+
+def report_cost(cost: dict[str, list[float]]) -> None:
     print()
     print("Indexing cost on the loaded database: one committed message INSERT at a time, alternating batches")
     print(table(["inserts", "count", "p50 (ms)", "p99 (ms)"],

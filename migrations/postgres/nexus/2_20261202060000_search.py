@@ -200,12 +200,9 @@ END $$;
 -- with its real bounds. ``patterns`` (contacts only, lower case and unaccented) adds
 -- substring matches. VOLATILE only because EXPLAIN is not allowed elsewhere.
 CREATE OR REPLACE FUNCTION nexus_search_recent(source regclass, query tsquery, wanted INT, patterns TEXT[] DEFAULT NULL)
-RETURNS TABLE (id INT, owner_id INT, rank REAL) LANGUAGE plpgsql VOLATILE
--- A rare word's estimate is a guess: walking the primary key newest first "until enough
--- match" can then read the whole table. Bitmaps (GIN, and the id range) cost what matches.
-SET enable_indexscan = off
-AS $$
+RETURNS TABLE (id INT, owner_id INT, rank REAL) LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
+    index_scans TEXT := current_setting('enable_indexscan');
     newest INT;
     plan JSON;
     estimate FLOAT8;
@@ -227,6 +224,13 @@ BEGIN
     EXECUTE format('EXPLAIN (FORMAT JSON) SELECT 1 FROM %s s WHERE %s', source, condition)
         USING query, NULL::INT, NULL::INT, patterns INTO plan;
     estimate := greatest((plan -> 0 -> 'Plan' ->> 'Plan Rows')::FLOAT8, 1);
+    -- Unless the window surely holds plenty of matches (a common word, whose estimate is
+    -- good), walking the primary key newest first "until enough match" can read the whole
+    -- window: a rare word's estimate is a guess. Bitmaps (GIN, and the id range) cost what
+    -- matches.
+    IF estimate * span / newest < 4 * wanted THEN
+        PERFORM set_config('enable_indexscan', 'off', true);
+    END IF;
     span := least(newest::FLOAT8, greatest(20000, 2.0 * wanted * newest / estimate))::INT;
     upper_bound := newest;
     LOOP
@@ -240,6 +244,7 @@ BEGIN
         upper_bound := upper_bound - span;
         span := span * 4;
     END LOOP;
+    PERFORM set_config('enable_indexscan', index_scans, true);
 END $$;
 
 -- Estimates of how many rows hold a word come from these statistics: with the default
