@@ -160,7 +160,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     """Run the API, Socket.IO, the channels' receivers and a delivery worker."""
     from nexus.runtime import Options
     from nexus.server import serve as run_server
-    from nexus.startup import check_database, check_redis
+    from nexus.startup import check_database, check_redis, check_search
 
     demo_mode = None
     if demo:
@@ -179,6 +179,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     applied = run(check_database(setup.settings, migrate=setup.settings.database.migrate_on_start and not no_migrate))
     if applied:
         logger.info("applied migrations: %s", ", ".join(applied))
+    run(check_search(setup.settings))
     run(check_redis(setup.settings))
     if demo_mode:
         run(announce_demo(setup, demo_mode, host, port))
@@ -209,13 +210,14 @@ async def announce_demo(setup: Setup, demo: Any, host: str, port: int) -> None:
 def worker(ctx: click.Context, worker_class: str | None) -> None:
     """Deliver replies only; run any number of these beside `nexus serve`."""
     from nexus.server import run_worker
-    from nexus.startup import check_database, check_redis
+    from nexus.startup import check_database, check_redis, check_search
 
     setup = setup_of(ctx)
     if setup.settings.embedded_redis:
         raise Fail("config error: redis.url: a separate worker needs a shared Redis; set REDIS_URL "
                    "(nexus serve delivers in-process without it)", 2)
     run(check_database(setup.settings, migrate=False))
+    run(check_search(setup.settings))
     run(check_redis(setup.settings))
     code = run_worker(setup, worker_class or setup.settings.server.worker_class)
     logger.info("worker stopped")

@@ -33,6 +33,7 @@ from nexus.plugin_services import PluginPush, SharedLimits, conversation, read_a
 from nexus.plugins import call_hook
 from nexus.realtime import EventEmitter, Realtime
 from nexus.redis_backend import connect_redis, describe_redis
+from nexus.search import Search
 from nexus.storage import LocalStorage
 from nexus.tickets import Tickets
 from nexus.types import AttachmentView, MessageView, TicketView
@@ -117,6 +118,8 @@ class Nexus:
         if settings.embedded_redis:
             logger.warning("the embedded Redis stand-in serves this one process and keeps nothing; "
                            "set REDIS_URL for production")
+        self.search = Search(settings.database_url, settings.search.language)
+        await self.search.prepare()
         self.db = await open_database(settings.database_url)
         if settings.embedded_redis:
             import fakeredis

@@ -33,6 +33,16 @@ async def check_database(settings: Settings, *, migrate: bool) -> list[str]:
     return []
 
 
+async def check_search(settings: Settings) -> None:
+    """Check ``search.language`` against the database, and index again once if it changed."""
+    from nexus.search import Search, SearchError
+
+    try:
+        await Search(settings.database_url, settings.search.language).prepare()
+    except SearchError as exc:
+        raise StartupError(str(exc)) from None
+
+
 async def check_redis(settings: Settings) -> None:
     """Fail early, in one line, when the configured Redis cannot be reached."""
     from nexus.redis_backend import connect_redis

@@ -27,7 +27,9 @@ from nexus.api.schemas import (
     TokenOut,
 )
 from nexus.clock import now
+from nexus.api.tickets import search_page
 from nexus.db import models
+from nexus.search import in_order
 from nexus.types import ContactView, to_json
 from nexus.views import contact_views
 from nexus.web.apidocs import responds
@@ -189,11 +191,9 @@ async def list_contacts(query_args: ContactQuery) -> Response:
     """Contacts the agent may see, newest first; `q` searches names, emails, phones and addresses."""
     query = models.Contact.filter(await visible_contacts(current_agent()))
     if query_args.q and query_args.q.strip():
-        words = query_args.q.strip()
-        query = query.filter(
-            Q(name__icontains=words) | Q(email__icontains=words) | Q(phone__icontains=words)
-            | Q(identities__address__icontains=words) | Q(identities__display_name__icontains=words)
-        ).distinct()
+        found = await search_page(current_nexus().search.contacts, query_args, query)
+        rows = in_order(await models.Contact.filter(id__in=found.ids), found.ids)
+        return jsonify({"items": to_json(await contact_views(rows)), "next_cursor": found.next_cursor})
     if query_args.cursor:
         (last_id,) = decode_cursor(query_args.cursor, "id")
         query = query.filter(id__lt=last_id)

@@ -121,6 +121,7 @@ class TicketQuery(Strict):
     priority: str | None = Field(None, description="low, normal, high or urgent; comma-separated for several")
     label: str | None = Field(None, max_length=100)
     q: str | None = Field(None, max_length=200, description="words in the subject, the contact's name or the messages; '#123' finds ticket 123")
+    sort: Literal["relevance", "recent"] = Field("relevance", description="with q: best matches first, or the most recent activity first")
     cursor: str | None = None
     limit: int = Field(25, ge=1, le=100)
 
@@ -199,7 +200,8 @@ class InboundEventQuery(Strict):
 
 
 class ContactQuery(Strict):
-    q: str | None = Field(None, max_length=200)
+    q: str | None = Field(None, max_length=200, description="words in names, emails, phones or addresses (substrings too; the last word also as a prefix)")
+    sort: Literal["relevance", "recent"] = Field("relevance", description="with q: best matches first, or the newest contacts first")
     cursor: str | None = None
     limit: int = Field(25, ge=1, le=100)
 

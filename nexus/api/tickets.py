@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from typing import Any
 
 from quart import Blueprint, Response, jsonify
@@ -23,6 +22,7 @@ from nexus.api.schemas import (
 )
 from nexus.db import models
 from nexus.db.models import Priority, TicketStatus
+from nexus.search import InvalidCursor, Page, in_order
 from nexus.tickets import NewAttachment
 from nexus.types import MessageView, TicketView, to_json
 from nexus.views import TICKET_RELATED, message_view, message_views, ticket_view, ticket_views
@@ -32,8 +32,6 @@ from nexus.web.errors import ApiError, field_error
 
 blueprint = Blueprint("tickets", __name__)
 tag_blueprint(blueprint, ["tickets"])
-#: ``q=#123`` finds ticket 123 (ASCII digits only).
-TICKET_NUMBER = re.compile(r"#([0-9]{1,10})")
 
 
 def _id_filter(value: str, name: str, words: str) -> int:
@@ -50,6 +48,15 @@ def _choices(value: str, name: str, allowed: list[str]) -> list[str]:
         raise field_error(422, "invalid_request", name,
                           f"unknown {name} {bad[0] if bad else value!r}; one or more of {', '.join(allowed)}")
     return chosen
+
+
+async def search_page(search: Any, query: Any, within: Any) -> Page:
+    """A page of ``search`` (tickets or contacts) for the ``q``, ``sort``, ``limit`` and
+    ``cursor`` of ``query``."""
+    try:
+        return await search(query.q, within, sort=query.sort, limit=query.limit, cursor=query.cursor)
+    except InvalidCursor:
+        raise ApiError(400, "invalid_cursor", "cursor is not one this API returned") from None
 
 
 async def ticket_filters(query: TicketQuery) -> Q:
@@ -72,18 +79,6 @@ async def ticket_filters(query: TicketQuery) -> Q:
         rule &= Q(priority__in=_choices(query.priority, "priority", [p.value for p in Priority]))
     if query.label:
         rule &= Q(id__in=Subquery(models.TicketLabel.filter(name=query.label).values("ticket_id")))
-    if query.q and query.q.strip():
-        words = query.q.strip()
-        number = TICKET_NUMBER.fullmatch(words)
-        if number:
-            ticket_id = parse_id(number.group(1))
-            rule &= Q(id=ticket_id) if ticket_id is not None else Q(id__in=[])
-        else:
-            rule &= (
-                Q(subject__icontains=words)
-                | Q(contact__name__icontains=words)
-                | Q(id__in=Subquery(models.Message.filter(text__icontains=words).values("ticket_id")))
-            )
     return rule
 
 
@@ -94,6 +89,10 @@ async def ticket_filters(query: TicketQuery) -> Q:
 async def list_tickets(query_args: TicketQuery) -> Response:
     """Tickets the agent may see, most recent activity first, filtered and paginated."""
     rule = await ticket_filters(query_args)
+    if query_args.q and query_args.q.strip():
+        found = await search_page(current_nexus().search.tickets, query_args, models.Ticket.filter(rule))
+        rows = in_order(await models.Ticket.filter(id__in=found.ids).select_related(*TICKET_RELATED), found.ids)
+        return jsonify({"items": to_json(await ticket_views(rows)), "next_cursor": found.next_cursor})
     if query_args.cursor:
         when, last_id = decode_cursor(query_args.cursor, "time", "id")
         rule &= Q(last_message_at__lt=when) | Q(last_message_at=when, id__lt=last_id)

@@ -197,6 +197,13 @@ class InboxSettings(Section):
     lease: Duration = Field(30.0, gt=0)
 
 
+class SearchSettings(Section):
+    #: The text search configuration (stemming, stop words): PostgreSQL's ``simple``,
+    #: ``english``, ``german``, ... (``SELECT cfgname FROM pg_ts_config``). On SQLite,
+    #: ``english`` stems and any other language does not. Changing it re-indexes at start.
+    language: str = Field("simple", pattern=r"^[a-z][a-z0-9_]{0,62}$")
+
+
 class AuthSettings(Section):
     token_ttl: Duration = 30 * 86400.0
     #: Failed logins one account may have within ``login_window`` (0: no limit).
@@ -231,6 +238,7 @@ class Settings(Section):
     tickets: TicketSettings = TicketSettings()
     delivery: DeliverySettings = DeliverySettings()
     inbox: InboxSettings = InboxSettings()
+    search: SearchSettings = SearchSettings()
     auth: AuthSettings = AuthSettings()
     logging: LoggingSettings = LoggingSettings()
     channels: dict[str, dict[str, Any]] = {}
