@@ -65,17 +65,34 @@ def create_socketio_server(settings: Settings) -> socketio.AsyncServer:
     manager = None
     if settings.redis.url:
         manager = socketio.AsyncRedisManager(settings.redis.url, channel=pubsub_channel(settings, "socketio"))
-    origins: Any = list(settings.server.cors_origins) or []
-    if "*" in origins:
-        origins = "*"
     return socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,
-        cors_allowed_origins=origins,
+        cors_allowed_origins=socket_origins(settings.server.cors_origins),
         json=_Json,
         ping_interval=20,
         ping_timeout=20,
     )
+
+
+def socket_origins(configured: Iterable[str]) -> Any:
+    """Engine.IO's ``cors_allowed_origins`` for ``server.cors_origins``. Unset: no origin check
+    (sockets authenticate with a token, never a cookie). ``*``: any origin. A list: those
+    origins and this server's own, so the console and plugins' pages served by Nexus itself
+    keep connecting."""
+    origins = set(configured)
+    if not origins:
+        return []
+    if "*" in origins:
+        return "*"
+
+    def allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+        if origin is None or origin in origins:
+            return True
+        own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        return origin == own
+
+    return allowed
 
 
 class _Json:

@@ -486,3 +486,25 @@ async def test_a_database_outage_is_a_503_with_retry_after(nexus_server, chat_ap
 
         await wait_for(back, timeout=20, message="the database to be back")
     await proxy.cut()
+
+
+async def test_sockets_from_the_configured_origins_and_nexus_itself_connect(nexus_server, chat_api):
+    """With server.cors_origins set, Engine.IO checks every socket's Origin: the configured ones
+    and Nexus's own (the console it serves) connect, any other site is refused."""
+    import socketio
+
+    async def connects(server, token: str, origin: str) -> bool:
+        client = socketio.AsyncClient(reconnection=False)
+        try:
+            await client.connect(server.url, auth={"token": token}, headers={"Origin": origin},
+                                 transports=["websocket"], wait_timeout=10)
+        except socketio.exceptions.ConnectionError:
+            return False
+        await client.disconnect()
+        return True
+
+    async with nexus_server(chat_config(chat_api) | {"server": {"cors_origins": ["https://console.example.com"]}}) as server:
+        _, token = await server.agent()
+        assert await connects(server, token, "https://console.example.com")
+        assert await connects(server, token, server.url), "the console Nexus serves itself is refused"
+        assert not await connects(server, token, "https://evil.example")
