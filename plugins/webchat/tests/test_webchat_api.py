@@ -159,6 +159,7 @@ async def test_identity_verification_links_the_user_on_every_device(site, visito
     await phone.say("From the phone")
     (ticket,) = await site.tickets()
     assert ticket.contact.name == "Ada Lovelace"
+    assert ticket.contact.email == "ada@example.com", "the verified user's email fills the contact's"
     identity = ticket.contact.identities[0]
     assert identity["profile"] == {"user_id": "42", "verified": True, "name": "Ada Lovelace", "email": "ada@example.com"}
     forged = WebchatClient(site, user={**user, "hash": identity_hash("guessed", "42")})

@@ -157,7 +157,9 @@ async def _identify(channel: WebchatChannel, user: Any) -> tokens.Visitor:
 async def _sender(channel: WebchatChannel, visitor: tokens.Visitor) -> Identity:
     profile = await channel.host.get_state(f"visitor:{visitor.id}", {}) if visitor.verified else {}
     name = profile.get("name") or f"Visitor {visitor.id[2:6].upper()}"
-    return Identity(address=visitor.id, display_name=name, profile=profile)
+    # A verified user's email fills the contact's email (while it has none), so canned
+    # responses and agents see it; an anonymous visitor's claims are not trusted.
+    return Identity(address=visitor.id, display_name=name, profile=profile, email=profile.get("email"))
 
 
 # --- Conversation --------------------------------------------------------------------------
