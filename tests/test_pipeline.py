@@ -259,7 +259,7 @@ async def test_an_identitys_email_and_phone_fill_the_contact_on_any_channel(chat
     host = chat_server.nexus.channels.get("chat").host
     await host.receive(InboundMessage("id-1", Identity("dana", display_name="Dana")))
     (ticket,) = await chat_server.tickets()
-    assert (ticket.contact.attributes["email"], ticket.contact.attributes["phone"]) == (None, None)
+    assert (ticket.contact.email, ticket.contact.phone) == (None, None)
     # The channel learns them later (a contact card): they fill the empty fields.
     await host.receive(InboundMessage("id-2", Identity("dana", email="dana@example.com", phone="+4930123456")))
     contact = await models.Contact.get(id=ticket.contact.id)

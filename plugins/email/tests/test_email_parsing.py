@@ -48,7 +48,7 @@ async def test_latin1_with_windows_1252_quotes_and_folded_encoded_subject(email_
     message, ticket, _, _ = await store(email_server, latin1_plain())
     assert ticket.subject == "Colis abîmé : je voudrais un remboursement très rapidement"
     assert message.sender["display_name"] == "Céline Lefèvre"
-    assert ticket.contact.attributes["email"] == "celine.lefevre@orange.fr"  # {{contact.email}}
+    assert ticket.contact.email == "celine.lefevre@orange.fr"  # {{contact.email}}
     assert message.text == "Bonjour,\n\nJ’ai reçu un colis abîmé – “très” déçu.\n\nCordialement,\nCéline"
 
 

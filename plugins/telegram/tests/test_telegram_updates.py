@@ -113,7 +113,7 @@ async def test_the_users_own_contact_card_fills_the_contacts_phone(server, bot_a
     someone_else = {"phone_number": "+4915112345678", "first_name": "Max", "user_id": 777}
     await receive(server, bot_api, "message", message(56, contact=someone_else))
     (ticket,) = await server.tickets()
-    assert ticket.contact.attributes["phone"] is None
+    assert ticket.contact.phone is None
 
     own = {
         "phone_number": "5511987654321",
@@ -123,7 +123,7 @@ async def test_the_users_own_contact_card_fills_the_contacts_phone(server, bot_a
     }
     await receive(server, bot_api, "message", message(57, contact=own))
     (ticket,) = await server.tickets()
-    assert ticket.contact.attributes["phone"] == "+5511987654321"
+    assert ticket.contact.phone == "+5511987654321"
     token = await server.admin_token()
     status, canned = await server.api(
         "POST", "/canned-responses", token, {"shortcut": "sms", "body": "SMS to {{contact.phone}}"}

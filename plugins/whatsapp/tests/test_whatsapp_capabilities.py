@@ -34,12 +34,12 @@ async def test_free_text_after_the_window_is_refused_before_it_reaches_meta(
 ) -> None:
     ticket_id = await customer_wrote(server, timedelta(hours=25))
     response = await server.api("POST", f"/tickets/{ticket_id}/messages", await server.admin_token(),
-                                {"body": "Olá Ana, ainda precisa de ajuda?"})
+                                {"text": "Olá Ana, ainda precisa de ajuda?"})
     assert response.status == 422
     error = response.body["error"]
     assert error["code"] == "template_required"
     assert "24 hours after the contact's last message" in error["message"]
-    assert error["details"] == {"field": "template"}
+    assert [detail["field"] for detail in error["details"]] == ["template"]
     assert graph.sent() == []
     assert await models.Message.filter(direction="outbound").count() == 0
 
