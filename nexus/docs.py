@@ -157,7 +157,7 @@ def signature(func: Callable[..., object], name: str | None = None, *, bound: bo
             text += f": {_annotation(param.annotation)}"
         if param.default is not param.empty:
             default = param.default
-            text += f" = {default.__name__ if inspect.isfunction(default) else repr(default)}"
+            text += f" = {default.__name__ if inspect.isfunction(default) or isinstance(default, type) else repr(default)}"
         parts.append(text)
     result = "" if sig.return_annotation is sig.empty else f" -> {_annotation(sig.return_annotation)}"
     return f"{name or func.__name__}({', '.join(parts)}){result}"

@@ -43,14 +43,36 @@ __all__ = [
     "NETWORK_ERRORS",
     "HttpAnswer",
     "HttpClient",
+    "UnreadablePayload",
     "describe_exception",
     "error_for_status",
     "hmac_signature",
     "network_error",
+    "read_json",
     "retry_after",
     "retryable_status",
     "signatures_match",
 ]
+
+class UnreadablePayload(ValueError):
+    """A webhook body that cannot be read as JSON; the text says why. Subclass it for a
+    channel's own errors and pass the subclass to :func:`read_json`."""
+
+
+def read_json(body: bytes, error: type[UnreadablePayload] = UnreadablePayload) -> Any:
+    """The JSON of a provider's body, or ``error`` saying why there is none: not UTF-8, not
+    JSON (a raw NUL byte included), or nested too deeply for Python's parser. A verified body
+    that cannot be read is best stored anyway (``host.store_raw``) so that ``process_raw``
+    fails with this reason and operators see it."""
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError as exc:
+        raise error(f"the body is not UTF-8 text: {exc}") from exc
+    except ValueError as exc:
+        raise error(f"the body is not JSON: {exc}") from exc
+    except RecursionError:
+        raise error("the body is nested too deeply to read") from None
+
 
 #: What a request raises when the provider could not be reached or did not answer in time.
 NETWORK_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientError, TimeoutError)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from nexus import PermanentError, RetryableError
+from nexus import PermanentError, RetryableError, http
 from nexus.http import HttpClient, error_for_status, hmac_signature, retry_after, signatures_match
 from nexus.testing import FakeProvider, Reply
 from nexus.testing.server import free_port
@@ -127,3 +127,17 @@ def test_signatures_are_compared_whole():
     assert not signatures_match("sha256=ab", "sha256=abc")
     assert not signatures_match(None, "sha256=abc")
     assert not signatures_match("", "")
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    (b'{"text": "Ol\xe1"}', "not UTF-8 text"),
+    (b'{"text": "a\x00b"}', "not JSON"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+])
+def test_read_json_says_why_a_body_cannot_be_read(body, reason):
+    class Unreadable(http.UnreadablePayload):
+        pass
+
+    with pytest.raises(Unreadable, match=reason):
+        http.read_json(body, Unreadable)
+    assert http.read_json(b'{"ok": [1, "\\u00e9"]}') == {"ok": [1, "é"]}

@@ -29,23 +29,17 @@ from aiogram.types.update import UpdateTypeLookupError
 from pydantic import ValidationError
 
 from nexus import ChannelHost, Receipt
+from nexus.http import UnreadablePayload, read_json
 from nexus_telegram.convert import Converter, has_content, is_private
 
 
-class UnreadableUpdate(ValueError):
+class UnreadableUpdate(UnreadablePayload):
     """A body or update that is no Telegram Update this plugin can read; the text says why."""
 
 
 def read_update(body: bytes) -> Any:
     """The JSON of an update's body, or :class:`UnreadableUpdate` saying why it has none."""
-    try:
-        return json.loads(body)
-    except UnicodeDecodeError as exc:
-        raise UnreadableUpdate(f"the body is not UTF-8 text: {exc}") from exc
-    except ValueError as exc:
-        raise UnreadableUpdate(f"the body is not JSON: {exc}") from exc
-    except RecursionError:
-        raise UnreadableUpdate("the body is nested too deeply to read") from None
+    return read_json(body, UnreadableUpdate)
 
 
 def in_private_chat(event: TelegramObject, event_chat: Chat | None = None) -> bool:

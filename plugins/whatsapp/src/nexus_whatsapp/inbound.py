@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nexus import DeliveryStatus, InboundMessage, InboundReaction, StatusUpdate
+from nexus.http import UnreadablePayload
+from nexus.http import read_json as read_body
 from nexus_whatsapp.errors import as_int, describe
 from nexus_whatsapp.identity import sender_identity
 
@@ -41,20 +43,13 @@ EXTENSIONS: Mapping[str, str] = {
 }
 
 
-class PayloadError(ValueError):
+class PayloadError(UnreadablePayload):
     """The payload is not a WhatsApp webhook we can read."""
 
 
 def read_json(payload: bytes) -> Any:
     """The JSON of a stored payload, or a :class:`PayloadError` saying why it cannot be read."""
-    try:
-        return json.loads(payload)
-    except UnicodeDecodeError as exc:
-        raise PayloadError(f"the payload is not UTF-8 text: {exc}") from exc
-    except ValueError as exc:
-        raise PayloadError(f"the payload is not JSON: {exc}") from exc
-    except RecursionError:
-        raise PayloadError("the payload is nested too deeply to read") from None
+    return read_body(payload, PayloadError)
 
 
 @dataclass(frozen=True, slots=True)
