@@ -90,20 +90,3 @@ def database_unavailable(exc: BaseException) -> bool:
         return False
     return isinstance(exc, (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
                             asyncpg.exceptions.InternalClientError, asyncpg.InterfaceError))
-
-
-async def fetch_one(sql: str, *params: Any) -> dict[str, Any] | None:
-    """One row of a hand-written query, on the current connection, for the few hot paths
-    where the ORM's query building costs more than the query. Write ``?`` placeholders;
-    they become ``$1, $2, ...`` on PostgreSQL."""
-    from tortoise.context import get_current_context
-
-    ctx = get_current_context()
-    assert ctx is not None, "the database is not open"
-    name = next(iter(ctx.connections.db_config))
-    connection = ctx.connections.get(name)
-    if name == "postgres":
-        parts = sql.split("?")
-        sql = parts[0] + "".join(f"${index}{part}" for index, part in enumerate(parts[1:], start=1))
-    _, rows = await connection.execute_query(sql, list(params))
-    return dict(rows[0]) if rows else None

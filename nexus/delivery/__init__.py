@@ -47,7 +47,8 @@ from tortoise.expressions import F
 
 from nexus.channel import PermanentError, RetryableError
 from nexus.clock import now
-from nexus.db import database_unavailable, fetch_one, models
+from nexus.db import database_unavailable, models
+from nexus.db.sql import fetch_one
 from nexus.db.models import Direction
 from nexus.delivery.budget import AutoReplyBudget
 from nexus.delivery.order import first_pending, first_pending_of
