@@ -99,6 +99,15 @@ class SearchQuery:
             quoted[-1] += ":*"
         return " & ".join(quoted)
 
+    def head_and_tail(self) -> tuple[str | None, str | None]:
+        """For two words or more, the :meth:`tsquery` of the words but the last (every one
+        whole) and of the last (a prefix): the index may look up the first and check the
+        second per row, when a short prefix begins too many words."""
+        if len(self.words) < 2:
+            return None, None
+        head = SearchQuery(self.words[:-1]).tsquery().removesuffix(":*")
+        return head, SearchQuery(self.words[-1:]).tsquery()
+
     def fts5(self) -> str:
         """SQLite FTS5 ``MATCH`` text: each word a quoted string, all required, the last a prefix."""
         quoted = ['"' + word.replace('"', '""') + '"' for word in self.words]
@@ -176,27 +185,31 @@ class PostgresSearch:
     LOCK_KEY = 0x6E657873  # "nexs"
 
     TICKETS = """
-        WITH q AS (SELECT nexus_search_query($1) AS query)
+        WITH q AS (SELECT nexus_search_query($1) AS query, nexus_search_query($3) AS head,
+                          nexus_search_query($4) AS tail)
         SELECT 'message' AS source, m.id, m.owner_id, m.rank
-            FROM q, nexus_search_recent('search_messages', q.query, $2) m
+            FROM q, nexus_search_newest('search_messages', q.query, $2, NULL, q.head, q.tail) m
         UNION ALL
-        SELECT 'subject', s.id, s.owner_id, s.rank FROM q, nexus_search_recent('search_tickets', q.query, $2) s
+        SELECT 'subject', s.id, s.owner_id, s.rank
+            FROM q, nexus_search_newest('search_tickets', q.query, $2, NULL, q.head, q.tail) s
         UNION ALL
         SELECT 'contact', c.id, t.id, c.rank
-            FROM q, nexus_search_recent('search_contacts', q.query, $2) c JOIN tickets t ON t.contact_id = c.id
+            FROM q, nexus_search_newest('search_contacts', q.query, $2, NULL, q.head, q.tail) c
+            CROSS JOIN LATERAL (SELECT id FROM tickets WHERE contact_id = c.id) t
     """
     CONTACTS = """
         SELECT 'contact' AS source, c.id, c.owner_id, c.rank
-        FROM nexus_search_recent('search_contacts', nexus_search_query($1), $2,
-                                 ARRAY(SELECT nexus_unaccent(p) FROM unnest($3::text[]) p)) c
+        FROM nexus_search_newest('search_contacts', nexus_search_query($1), $2,
+                                 ARRAY(SELECT nexus_unaccent(p) FROM unnest($3::text[]) p),
+                                 nexus_search_query($4), nexus_search_query($5)) c
     """
 
     async def ticket_hits(self, query: SearchQuery, wanted: int) -> list[Hit]:
-        return _hits(await fetch_all(self.TICKETS, query.tsquery(), wanted))
+        return _hits(await fetch_all(self.TICKETS, query.tsquery(), wanted, *query.head_and_tail()))
 
     async def contact_hits(self, query: SearchQuery, wanted: int) -> list[Hit]:
         patterns = query.substrings()
-        return _hits(await fetch_all(self.CONTACTS, query.tsquery(), wanted, patterns or None))
+        return _hits(await fetch_all(self.CONTACTS, query.tsquery(), wanted, patterns or None, *query.head_and_tail()))
 
     async def language(self) -> str:
         (row,) = await fetch_all("SELECT language FROM search_settings WHERE id = 1")
