@@ -1,6 +1,6 @@
 """Searching tickets and contacts: which ids match a query, best first.
 
-The documents are indexed by the database itself (migration ``2_..._search``): on PostgreSQL,
+The documents are indexed by the database itself (migration ``5_..._search``): on PostgreSQL,
 ``tsvector`` side tables with GIN indexes (and a ``pg_trgm`` index for substrings of contacts'
 emails, phones and addresses); on SQLite, FTS5 tables. Triggers keep them current, so the
 write paths do nothing for search. Accents are folded on both (``unaccent``;
@@ -13,7 +13,10 @@ messages (notes included), its subject or its contact's details hold the words.
 Ranking: each source (messages, subjects, contacts) yields its most recent matches, a
 hundred to begin with, scored by text relevance (``ts_rank`` or ``bm25``; subjects and names
 weigh more than message text). Reading only the most recent matches is what keeps a common word
-cheap in a million messages. The caller's visibility rule then filters those ids, and when too
+cheap in a million messages; on PostgreSQL ``nexus_search_newest`` (migration ``6_...``) walks
+the newest rows while matches are dense and reads the rest through the index when they are not,
+from what it found rather than from the planner's estimates. The caller's visibility rule
+(none for an admin without filters: ``within`` None) then filters those ids, and when too
 few are left (an agent who sees few tickets), the window widens. ``sort=recent`` orders the
 same matches by last activity instead.
 """
