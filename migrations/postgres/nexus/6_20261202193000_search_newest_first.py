@@ -7,7 +7,7 @@ contact holds walked all 100,000 contacts (30 to 50 ms), and estimates for conta
 emails and phones are exactly that kind of guess.
 
 ``nexus_search_newest`` measures instead of estimating. It walks the newest ``8 * wanted``
-rows, newest first (a common word is done there, reading a few hundred rows); from the share
+rows (at most 4,000), newest first (a common word is done there, reading a few hundred rows); from the share
 of them that matched it prices the two ways on: walking on, about ``(wanted - found) /
 density`` rows, or reading every remaining match through the GIN index, about ``density *
 rows`` heap pages, each about three walked rows' worth (measured on the 1 M-message bench
@@ -35,7 +35,10 @@ DECLARE
     seq_scans TEXT := current_setting('enable_seqscan');
     condition TEXT;                           -- for the index
     checked TEXT := 'ts_match_vq(s.vector, $1)';  -- per row walked: the same test, nothing to estimate
-    span INT := 8 * wanted;
+    -- The first window: enough rows to hold `wanted` matches of a common word, and few enough
+    -- to cost little when a widened search (an agent who sees few tickets) asks for thousands.
+    first_span INT := least(8 * wanted, 4000);
+    span INT := first_span;
     below INT;          -- the next window holds ids below this (NULL: the newest)
     boundary INT;
     found INT := 0;
@@ -92,7 +95,7 @@ BEGIN
     IF head IS NOT NULL AND tail IS NOT NULL THEN
         EXECUTE format('SELECT count(*) FILTER (WHERE ts_match_vq(w.vector, $1)), count(*) FILTER (WHERE ts_match_vq(w.vector, $2))'
                        ' FROM (SELECT w.vector FROM %s w ORDER BY w.id DESC LIMIT $3) w', source)
-            USING head, tail, 8 * wanted INTO with_head, with_tail;
+            USING head, tail, first_span INTO with_head, with_tail;
         IF 20 * with_head < with_tail THEN
             lookup := 's.vector @@ $6 AND ts_match_vq(s.vector, $1)';
         END IF;
