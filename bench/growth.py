@@ -2,7 +2,7 @@
 empty database, in the same run; then search latency on the loaded database.
 
     python -m bench.growth [--messages 1000000] [--tickets 100000] [--rate 200] [--seconds 15] [--rounds 4]
-                           [--search-rounds 3] [--skip-ingest]
+                           [--search-rounds 3] [--skip-ingest] [--loaded-database URL] [--preload-only]
 
 Both databases get the same stream: signed WhatsApp webhooks from 5,000 numbers that belong to
 stored contacts with stored tickets; the "empty" database holds only those 5,000 (one message
@@ -30,6 +30,7 @@ import aiohttp
 
 from bench.common import (
     PHONE_NUMBER_ID,
+    BenchDatabase,
     Process,
     bench_database,
     free_port,
@@ -313,7 +314,15 @@ async def main() -> None:
     parser.add_argument("--skip-ingest", action="store_true", help="measure search only")
     parser.add_argument("--loaded-database", help="with --skip-ingest: a database this benchmark already preloaded "
                         "(bench.growth.preload), measured as it is and kept")
+    parser.add_argument("--preload-only", action="store_true",
+                        help="preload a new database, print its URL for --loaded-database, keep it, and stop")
     args = parser.parse_args()
+    if args.preload_only:
+        database = await BenchDatabase.create()
+        took, backfill = await preload(database.url, args.messages, args.tickets)
+        print(f"preloaded {args.messages} messages and {args.tickets} tickets in {took:.0f}s, of which {backfill:.0f}s "
+              f"building the search documents; kept (DROP DATABASE \"{database.name}\" when done):\n{database.url}")
+        return
     if args.loaded_database:
         search = await search_latency(args.loaded_database, args.tickets, args.search_rounds)
         report_search(search, args)

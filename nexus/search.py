@@ -1,6 +1,6 @@
 """Searching tickets and contacts: which ids match a query, best first.
 
-The documents are indexed by the database itself (migration ``2_..._search``): on PostgreSQL,
+The documents are indexed by the database itself (migration ``5_..._search``): on PostgreSQL,
 ``tsvector`` side tables with GIN indexes (and a ``pg_trgm`` index for substrings of contacts'
 emails, phones and addresses); on SQLite, FTS5 tables. Triggers keep them current, so the
 write paths do nothing for search. Accents are folded on both (``unaccent``;
@@ -13,7 +13,10 @@ messages (notes included), its subject or its contact's details hold the words.
 Ranking: each source (messages, subjects, contacts) yields its most recent matches, a
 hundred to begin with, scored by text relevance (``ts_rank`` or ``bm25``; subjects and names
 weigh more than message text). Reading only the most recent matches is what keeps a common word
-cheap in a million messages. The caller's visibility rule then filters those ids, and when too
+cheap in a million messages; on PostgreSQL ``nexus_search_newest`` (migration ``6_...``) walks
+the newest rows while matches are dense and reads the rest through the index when they are not,
+from what it found rather than from the planner's estimates. The caller's visibility rule
+(none for an admin without filters: ``within`` None) then filters those ids, and when too
 few are left (an agent who sees few tickets), the window widens. ``sort=recent`` orders the
 same matches by last activity instead.
 """
@@ -21,6 +24,7 @@ same matches by last activity instead.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import math
 import re
@@ -34,7 +38,7 @@ from tortoise.context import get_current_context
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from nexus.db import close_database, dialect_of, models, open_database
+from nexus.db import close_database, dialect_of, models, open_database, sql
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +102,15 @@ class SearchQuery:
         if quoted:
             quoted[-1] += ":*"
         return " & ".join(quoted)
+
+    def head_and_tail(self) -> tuple[str | None, str | None]:
+        """For two words or more, the :meth:`tsquery` of the words but the last (every one
+        whole) and of the last (a prefix): the index may look up the first and check the
+        second per row, when a short prefix begins too many words."""
+        if len(self.words) < 2:
+            return None, None
+        head = SearchQuery(self.words[:-1]).tsquery().removesuffix(":*")
+        return head, SearchQuery(self.words[-1:]).tsquery()
 
     def fts5(self) -> str:
         """SQLite FTS5 ``MATCH`` text: each word a quoted string, all required, the last a prefix."""
@@ -176,27 +189,31 @@ class PostgresSearch:
     LOCK_KEY = 0x6E657873  # "nexs"
 
     TICKETS = """
-        WITH q AS (SELECT nexus_search_query($1) AS query)
+        WITH q AS (SELECT nexus_search_query($1) AS query, nexus_search_query($3) AS head,
+                          nexus_search_query($4) AS tail)
         SELECT 'message' AS source, m.id, m.owner_id, m.rank
-            FROM q, nexus_search_recent('search_messages', q.query, $2) m
+            FROM q, nexus_search_newest('search_messages', q.query, $2, NULL, q.head, q.tail) m
         UNION ALL
-        SELECT 'subject', s.id, s.owner_id, s.rank FROM q, nexus_search_recent('search_tickets', q.query, $2) s
+        SELECT 'subject', s.id, s.owner_id, s.rank
+            FROM q, nexus_search_newest('search_tickets', q.query, $2, NULL, q.head, q.tail) s
         UNION ALL
         SELECT 'contact', c.id, t.id, c.rank
-            FROM q, nexus_search_recent('search_contacts', q.query, $2) c JOIN tickets t ON t.contact_id = c.id
+            FROM q, nexus_search_newest('search_contacts', q.query, $2, NULL, q.head, q.tail) c
+            CROSS JOIN LATERAL (SELECT id FROM tickets WHERE contact_id = c.id) t
     """
     CONTACTS = """
         SELECT 'contact' AS source, c.id, c.owner_id, c.rank
-        FROM nexus_search_recent('search_contacts', nexus_search_query($1), $2,
-                                 ARRAY(SELECT nexus_unaccent(p) FROM unnest($3::text[]) p)) c
+        FROM nexus_search_newest('search_contacts', nexus_search_query($1), $2,
+                                 ARRAY(SELECT nexus_unaccent(p) FROM unnest($3::text[]) p),
+                                 nexus_search_query($4), nexus_search_query($5)) c
     """
 
     async def ticket_hits(self, query: SearchQuery, wanted: int) -> list[Hit]:
-        return _hits(await fetch_all(self.TICKETS, query.tsquery(), wanted))
+        return _hits(await fetch_all(self.TICKETS, query.tsquery(), wanted, *query.head_and_tail()))
 
     async def contact_hits(self, query: SearchQuery, wanted: int) -> list[Hit]:
         patterns = query.substrings()
-        return _hits(await fetch_all(self.CONTACTS, query.tsquery(), wanted, patterns or None))
+        return _hits(await fetch_all(self.CONTACTS, query.tsquery(), wanted, patterns or None, *query.head_and_tail()))
 
     async def language(self) -> str:
         (row,) = await fetch_all("SELECT language FROM search_settings WHERE id = 1")
@@ -335,29 +352,29 @@ class Search:
         finally:
             await close_database(ctx)
 
-    async def tickets(self, text: str, within: QuerySet[models.Ticket], *, sort: Sort = "relevance",
+    async def tickets(self, text: str, within: QuerySet[models.Ticket] | None, *, sort: Sort = "relevance",
                       limit: int = 25, cursor: str | None = None) -> Page:
-        """The tickets of ``within`` that match ``text``, best (or latest) first; ``cursor``
-        is a page's ``next_cursor``. Raises :class:`InvalidCursor`."""
+        """The tickets of ``within`` (None: every ticket) that match ``text``, best (or latest)
+        first; ``cursor`` is a page's ``next_cursor``. Raises :class:`InvalidCursor`."""
         query = SearchQuery.parse(text)
         offset = decode_cursor(cursor)
         if query.ticket_id is not None:
-            ids = await within.filter(id=query.ticket_id).values_list("id", flat=True)
-            return Page(list(ids)[offset:offset + limit], None)
+            ids = [row[0] for row in await _ticket_keys([query.ticket_id], within)]
+            return Page(ids[offset:offset + limit], None)
 
         async def find(wanted: int) -> Matches:
             return ticket_scores(await self.backend.ticket_hits(query, wanted), wanted)
 
         async def keys(ids: list[int]) -> list[tuple[int, datetime | None]]:
-            return list(await within.filter(id__in=ids).values_list("id", "last_message_at"))
+            return await _ticket_keys(ids, within)
 
         return await _ranked(query, find, keys, sort, limit, offset)
 
-    async def contacts(self, text: str, within: QuerySet[models.Contact], *, sort: Sort = "relevance",
+    async def contacts(self, text: str, within: QuerySet[models.Contact] | None, *, sort: Sort = "relevance",
                        limit: int = 25, cursor: str | None = None) -> Page:
-        """The contacts of ``within`` whose names, emails, phones or addresses match ``text``,
-        best (or newest) first; ``cursor`` is a page's ``next_cursor``. Raises
-        :class:`InvalidCursor`."""
+        """The contacts of ``within`` (None: every contact) whose names, emails, phones or
+        addresses match ``text``, best (or newest) first; ``cursor`` is a page's
+        ``next_cursor``. Raises :class:`InvalidCursor`."""
         query = SearchQuery.parse(text)
         offset = decode_cursor(cursor)
 
@@ -365,9 +382,40 @@ class Search:
             return _contact_scores(await self.backend.contact_hits(query, wanted), wanted)
 
         async def keys(ids: list[int]) -> list[tuple[int, int]]:
-            return [(contact_id, contact_id) for contact_id in await within.filter(id__in=ids).values_list("id", flat=True)]
+            if within is None:
+                found = [row["id"] for row in await sql.fetch_all(_CONTACT_KEYS[sql.dialect()], _id_list(ids))]
+            else:
+                found = list(await within.filter(id__in=ids).values_list("id", flat=True))
+            return [(contact_id, contact_id) for contact_id in found]
 
         return await _ranked(query, find, keys, sort, limit, offset)
+
+
+#: Which of some ids are rows, in one statement whatever their number (an ``IN`` list of
+#: parameters would be a statement of its own, prepared again, for every count of ids).
+_TICKET_KEYS = {"postgres": "SELECT id, last_message_at FROM tickets WHERE id = ANY(?::int[])",
+                "sqlite": "SELECT id, last_message_at FROM tickets WHERE id IN (SELECT value FROM json_each(?))"}
+_CONTACT_KEYS = {"postgres": "SELECT id FROM contacts WHERE id = ANY(?::int[])",
+                 "sqlite": "SELECT id FROM contacts WHERE id IN (SELECT value FROM json_each(?))"}
+
+
+def _id_list(ids: list[int]) -> list[int] | str:
+    return ids if sql.dialect() == "postgres" else json.dumps(ids)
+
+
+async def _ticket_keys(ids: list[int], within: QuerySet[models.Ticket] | None) -> list[tuple[int, datetime | None]]:
+    """The tickets among ``ids`` that ``within`` holds, with their last activity. Without a
+    rule (``within`` None), hand-written: the ORM's query for a few hundred ids costs more
+    than the search that found them."""
+    if within is not None:
+        return list(await within.filter(id__in=ids).values_list("id", "last_message_at"))
+    rows = await sql.fetch_all(_TICKET_KEYS[sql.dialect()], _id_list(ids))
+    return [(row["id"], _timestamp(row["last_message_at"])) for row in rows]
+
+
+def _timestamp(value: datetime | str | None) -> datetime | None:
+    """A timestamp as PostgreSQL returns it, or as SQLite stores it (ISO 8601 text)."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 async def _ranked(query: SearchQuery, find: Callable[[int], Awaitable[Matches]],

@@ -277,3 +277,61 @@ def test_queries_are_parsed_into_words():
     assert SearchQuery.parse("o'brien").tsquery() == "'o''brien':*"
     assert SearchQuery.parse('say "hi" now').fts5() == '"say" "hi" "now" *'
     assert SearchQuery.parse("!!! ...").empty
+
+
+def test_a_query_splits_into_its_first_words_and_the_prefix():
+    assert SearchQuery.parse("refund").head_and_tail() == (None, None)
+    assert SearchQuery.parse("late refund ord").head_and_tail() == ("'late' & 'refund'", "'ord':*")
+    assert SearchQuery.parse("o'brien caf").head_and_tail() == ("'o''brien'", "'caf':*")
+
+
+# Rows of a stand-in document table: (id, text). Among 3,000 ids: "dense" in every other row,
+# "tenth" in every tenth (walked on past the first window), "middling" in every 40th (read
+# through the index), "sparse" in five, "gone" only in the oldest rows, "none" nowhere;
+# "mixer" and "mixed" begin as "mix"; "rarely" is rare and always beside a "mix" word.
+def _documents() -> list[tuple[int, str]]:
+    rows = []
+    for i in range(1, 3001):
+        words = ["filler"]
+        words += ["dense"] if i % 2 == 0 else []
+        words += ["tenth"] if i % 10 == 0 else []
+        words += ["middling"] if i % 40 == 0 else []
+        words += ["sparse"] if i in (7, 900, 1500, 2222, 2990) else []
+        words += ["gone"] if i <= 150 else []
+        words += ["mixer"] if i % 3 == 0 else ["mixed"] if i % 3 == 1 else []
+        words += ["rarely"] if i % 250 == 1 else []
+        rows.append((i, " ".join(words)))
+    return rows
+
+
+@pytest.mark.parametrize("q", ["dense", "tenth", "middling", "sparse", "gone", "none", "mix", "rarely mix", "dense middling",
+                               "rarely mixe", "mixer rarely"])
+@pytest.mark.parametrize("wanted", [1, 3, 10, 100])
+async def test_the_newest_matches_are_the_newest_whichever_way_they_are_read(backends, q, wanted):
+    """``nexus_search_newest`` walks the newest rows, then chooses between walking on and the
+    index from what it found: whichever it takes, the answer is the ``wanted`` newest
+    matches, newest first, as a plain query finds them."""
+    if backends.dialect != "postgres":
+        pytest.skip("SQLite's FTS5 reads matches newest first by itself")
+    import asyncpg
+
+    query = SearchQuery.parse(q)
+    head, tail = query.head_and_tail()
+    conn = await asyncpg.connect(backends.database_url.replace("postgres://", "postgresql://", 1))
+    try:
+        async with conn.transaction():
+            await conn.execute("CREATE TEMP TABLE documents (id INT PRIMARY KEY, owner_id INT NOT NULL, "
+                               "vector TSVECTOR NOT NULL) ON COMMIT DROP")
+            await conn.executemany("INSERT INTO documents VALUES ($1, $1 % 7, to_tsvector('simple', $2))", _documents())
+            await conn.execute("CREATE INDEX ON documents USING gin (vector)")
+            await conn.execute("ANALYZE documents")
+            expected = await conn.fetch("SELECT id FROM documents WHERE vector @@ to_tsquery('simple', $1) "
+                                        "ORDER BY id DESC LIMIT $2", query.tsquery(), wanted)
+            got = await conn.fetch("SELECT id, owner_id, rank FROM nexus_search_newest('documents', "
+                                   "to_tsquery('simple', $1), $2, NULL, to_tsquery('simple', $3), "
+                                   "to_tsquery('simple', $4))", query.tsquery(), wanted, head, tail)
+            assert [row["id"] for row in got] == [row["id"] for row in expected]
+            assert all(row["owner_id"] == row["id"] % 7 and row["rank"] > 0 for row in got)
+            assert await conn.fetchval("SELECT current_setting('enable_indexscan') || current_setting('enable_seqscan')") == "onon"
+    finally:
+        await conn.close()

@@ -27,7 +27,7 @@ from nexus.api.schemas import (
     TokenOut,
 )
 from nexus.clock import now
-from nexus.api.tickets import search_page
+from nexus.api.tickets import restricting, search_page
 from nexus.db import models
 from nexus.search import in_order
 from nexus.types import ContactView, to_json
@@ -189,9 +189,10 @@ async def visible_contacts(agent: models.Agent) -> Q:
 @document_response(ContactPage)
 async def list_contacts(query_args: ContactQuery) -> Response:
     """Contacts the agent may see, newest first; `q` searches names, emails, phones and addresses."""
-    query = models.Contact.filter(await visible_contacts(current_agent()))
+    rule = await visible_contacts(current_agent())
+    query = models.Contact.filter(rule)
     if query_args.q and query_args.q.strip():
-        found = await search_page(current_nexus().search.contacts, query_args, query)
+        found = await search_page(current_nexus().search.contacts, query_args, query if restricting(rule) else None)
         rows = in_order(await models.Contact.filter(id__in=found.ids), found.ids)
         return jsonify({"items": to_json(await contact_views(rows)), "next_cursor": found.next_cursor})
     if query_args.cursor:
