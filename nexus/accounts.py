@@ -1,7 +1,8 @@
 """Agents, teams and API tokens.
 
-Passwords are hashed in a worker thread (scrypt takes tens of milliseconds of CPU), so logins
-never stall the event loop. Every way a token stops working goes through here (logout,
+Passwords are hashed in worker threads of their own (scrypt takes tens of milliseconds of CPU):
+logins never hold the event loop, and, few and at a lower CPU priority, they never take the
+CPU from it either. Every way a token stops working goes through here (logout,
 revocation, a password change, deactivation), and :attr:`Accounts.on_revoked` hears of it, so
 the sockets opened with those tokens can be dropped in every process.
 """
@@ -9,11 +10,17 @@ the sockets opened with those tokens can be dropped in every process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import os
 import re
+import sys
+import threading
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from tortoise.exceptions import IntegrityError
 
@@ -25,6 +32,14 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
 #: The longest lifetime a token may be given (0 means it never expires).
 MAX_TOKEN_TTL = 10 * 365 * 86400
+#: Passwords hashed at once per process: every core it may use but one, and at least two
+#: (one scrypt thread serves only some 20 logins a second). This bounds their memory (16 MB
+#: each); their priority (below) is what keeps the event loop first.
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
+HASHING_THREADS = max(2, CORES - 1)
+#: How much nicer than the rest of the process the hashing threads are (Linux): when the CPU
+#: is short, the event loop (and the database beside it) go first, and logins wait.
+HASHING_NICENESS = 10
 
 
 class AccountError(Exception):
@@ -75,7 +90,7 @@ class Accounts:
         try:
             return await models.Agent.create(
                 email=email, name=name.strip() or email, role=role,
-                password_hash=await asyncio.to_thread(hash_password, password) if password else None,
+                password_hash=await hashing(hash_password, password) if password else None,
             )
         except IntegrityError:
             raise AccountError("email_taken", f"an agent with email {email!r} exists", "email") from None
@@ -85,18 +100,18 @@ class Accounts:
         one the agent changed it with). Returns the revoked token ids."""
         if len(password) < MIN_PASSWORD:
             raise AccountError("weak_password", f"the password needs at least {MIN_PASSWORD} characters", "password")
-        agent.password_hash = await asyncio.to_thread(hash_password, password)
+        agent.password_hash = await hashing(hash_password, password)
         await agent.save(update_fields=["password_hash", "updated_at"])
         return await self.revoke_agent_tokens(agent.id, keep_token_id=keep_token_id)
 
     async def check_password(self, agent: models.Agent, password: str) -> bool:
-        return await asyncio.to_thread(verify_password, password, agent.password_hash)
+        return await hashing(verify_password, password, agent.password_hash)
 
     async def authenticate(self, email: str, password: str) -> models.Agent | None:
         agent = await models.Agent.get_or_none(email=email.strip().lower(), is_active=True)
         if agent is None:
             # The same work whether or not the agent exists.
-            await asyncio.to_thread(lambda: verify_password(password, _dummy_hash()))
+            await hashing(lambda: verify_password(password, _dummy_hash()))
             return None
         return agent if await self.check_password(agent, password) else None
 
@@ -169,3 +184,25 @@ class Accounts:
 @functools.cache
 def _dummy_hash() -> str:
     return hash_password("not a real password")
+
+
+T = TypeVar("T")
+
+
+async def hashing(func: Callable[..., T], *args: Any) -> T:
+    """``func(*args)`` (a password hash or check) in one of the hashing threads."""
+    return await asyncio.get_running_loop().run_in_executor(_hashing_threads(), func, *args)
+
+
+@functools.cache
+def _hashing_threads() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(HASHING_THREADS, thread_name_prefix="nexus-password", initializer=_nicer)
+
+
+def _nicer() -> None:
+    """Lower the calling thread's CPU priority (Linux schedules threads one by one)."""
+    if sys.platform != "linux":
+        return
+    with contextlib.suppress(OSError):
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + HASHING_NICENESS))

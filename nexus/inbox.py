@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from nexus.clock import now
 from nexus.db import models
 from nexus.lease import Claim, Lease
-from nexus.payloads import decode_payload, encode_payload
+from nexus.payloads import decode_payload_async, encode_payload
 
 if TYPE_CHECKING:
     from nexus.channels import ChannelRuntime
@@ -183,7 +183,7 @@ class Inbox:
         if claim is None:
             return None
         event = await models.InboundEvent.get(id=event_id).select_related("channel")
-        return Work(event.id, event.channel.name, decode_payload(event.payload, event.payload_encoding),
+        return Work(event.id, event.channel.name, await decode_payload_async(event.payload, event.payload_encoding),
                     event.headers or {}, event.attempts, claim)
 
     async def process(self, event_id: int) -> bool:

@@ -38,7 +38,7 @@ from nexus.db import models
 from nexus.db.models import Direction, TicketStatus
 from nexus.ignored import keep_ignored
 from nexus.sanitize import clean_event
-from nexus.storage import sha256_hex
+from nexus.storage import sha256_of
 from nexus.types import (
     DeliveryStatus,
     Identity,
@@ -249,7 +249,7 @@ class InboundPipeline:
                     saved.append((None, len(attachment.data or b""), None))
                     continue
                 key = await self.nexus.storage.save(attachment.data, attachment.filename)
-                saved.append((key, len(attachment.data), sha256_hex(attachment.data)))
+                saved.append((key, len(attachment.data), await sha256_of(attachment.data)))
         except BaseException:
             await self._discard(saved)
             raise

@@ -27,6 +27,7 @@ from nexus.delivery.status import StatusUpdates
 from nexus.events import Events
 from nexus.inbox import Inbox
 from nexus.instances import Setup
+from nexus.looplag import LoopLagMonitor
 from nexus.metrics import Metrics
 from nexus.pipeline import InboundPipeline
 from nexus.plugin_services import PluginPush, SharedLimits, conversation, read_attachment
@@ -108,11 +109,16 @@ class Nexus:
         self.inbox = Inbox(self)
         self.push = PluginPush(self)
         self.limits = SharedLimits(self)
+        interval = self.settings.server.loop_lag_interval
+        #: This process's event-loop lag (API processes; None when switched off).
+        self.loop_lag = LoopLagMonitor(interval) if interval and options.role == "api" else None
 
     # --- Lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
         settings = self.settings
+        if self.loop_lag is not None:
+            self.loop_lag.start()
         logger.info("database: %s", mask_url(settings.database_url))
         logger.info("queue and events: %s", describe_redis(settings))
         if settings.embedded_redis:
@@ -184,6 +190,8 @@ class Nexus:
         if self.db is not None:
             await close_database(self.db)
             self.db = None
+        if self.loop_lag is not None:
+            await self.loop_lag.stop()
         if self.started:
             logger.info("stopped: database and queue connections closed")
         self.started = False

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from nexus.offload import off_loop
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -83,3 +85,9 @@ class LocalStorage:
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+async def sha256_of(data: bytes) -> str:
+    """:func:`sha256_hex`, in a worker thread when ``data`` is large (hashlib lets go of the GIL
+    while it hashes), so that a big attachment does not hold the event loop."""
+    return await off_loop(len(data), sha256_hex, data)

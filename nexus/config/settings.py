@@ -61,6 +61,8 @@ class ServerSettings(Section):
     monitoring_token: SecretStr | None = None
     #: When set, only clients in these networks (CIDR) may call ``/metrics`` and ``/readyz``.
     monitoring_networks: NameList = []
+    #: How often each API process samples its event loop's lag for ``/metrics`` (0: never).
+    loop_lag_interval: Duration = Field(0.1, ge=0)
 
     @field_validator("monitoring_networks")
     @classmethod

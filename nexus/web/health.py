@@ -91,4 +91,5 @@ async def metrics() -> Response:
         "queue_jobs_queued": ("Delivery jobs waiting in Redis.", jobs.get("queued", 0)),
         "queue_jobs_active": ("Delivery jobs running in workers.", jobs.get("active", 0)),
     }
-    return Response(render(snapshot, gauges), content_type="text/plain; version=0.0.4; charset=utf-8")
+    text = render(snapshot, gauges) + (nexus.loop_lag.histogram.render() if nexus.loop_lag else "")
+    return Response(text, content_type="text/plain; version=0.0.4; charset=utf-8")

@@ -4,6 +4,9 @@ reaction an agent sees → the agent's reply reaching the Graph API with the rig
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
 from datetime import UTC, datetime
 
 import socketio
@@ -23,6 +26,7 @@ from whatsapp_fakes import (
     value,
 )
 
+from nexus.db import models
 from nexus.testing import RunningNexus, wait_for
 
 ANA = "5511987654321"
@@ -477,3 +481,24 @@ async def test_statuses_create_no_contact_or_ticket(server: RunningNexus) -> Non
     assert await server.tickets() == []
     response = await server.api("GET", "/contacts", await server.admin_token())
     assert response.body["items"] == []
+
+
+async def test_a_large_file_is_checked_and_kept_byte_for_byte(
+    server: RunningNexus, graph: FakeGraph
+) -> None:
+    """Above 64 KiB the digest checks run in a thread (nexus.offload): same verdicts."""
+    data = os.urandom(3 * 1024 * 1024 + 1)
+    media_id, sha256 = graph.add_media(data, "application/pdf")
+    document = {"mime_type": "application/pdf", "sha256": sha256, "id": media_id, "filename": "big.pdf"}
+    await deliver(server, inbound(ANA, "Ana", message(ANA, "wamid.big", "document", document)))
+    (stored,) = await models.Attachment.filter(filename="big.pdf")
+    assert (stored.size, stored.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    assert await server.nexus.storage.load(stored.storage_key) == data
+
+    # A large download that does not match the digest Meta reported is not kept.
+    wrong = base64.b64encode(hashlib.sha256(b"something else").digest()).decode()
+    tampered = {**document, "sha256": wrong, "filename": "tampered.pdf"}
+    await deliver(server, inbound(ANA, "Ana", message(ANA, "wamid.tampered", "document", tampered)))
+    assert not await models.Attachment.filter(filename="tampered.pdf").exists()
+    (event,) = await models.InboundEvent.filter(status="failed")
+    assert "SHA-256" in (event.error or "")

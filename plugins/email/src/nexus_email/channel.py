@@ -17,6 +17,7 @@ from nexus import (
     RateLimit,
     SendResult,
 )
+from nexus.offload import off_loop
 
 from nexus_email.compose import CAPABILITIES, compose
 from nexus_email.config import EmailConfig
@@ -100,7 +101,8 @@ class EmailChannel(Channel):
     async def ingest(self, raw: bytes, *, envelope_sender: str | None = None) -> str:
         """Store one raw message (or apply the bounce it is). Returns once committed, with a
         short description of the outcome; raises when it could not be stored."""
-        message, readable = parse_leniently(raw)
+        # Parsing and decoding megabytes of mail is CPU work: a large mail is read in a thread.
+        message, readable = await off_loop(len(raw), parse_leniently, raw)
         author = author_of(message)
         if author is not None and author.address.lower() in self.config.own_addresses:
             self.logger.info("ignoring %s: it comes from this mailbox's own address %s",
@@ -118,7 +120,7 @@ class EmailChannel(Channel):
                                  "" if known else " (not a message of ours yet)")
             return f"delivery report ({len(reports)} update(s))"
         if readable:
-            inbound = self._convert(message, raw, envelope_sender)
+            inbound = await off_loop(len(raw), self._convert, message, raw, envelope_sender)
         else:
             self.logger.error("the structure of %s is unreadable; storing it raw", external_id_of(message, raw))
             inbound = self._raw_fallback(message, raw, envelope_sender)
@@ -160,7 +162,9 @@ class EmailChannel(Channel):
 
     async def send(self, message: OutboundMessage) -> SendResult:
         message_id = make_message_id(self.config.domain, message.ticket_id, message.message_id, self.salt)
-        mail = compose(message, message_id=message_id, sender=self.config.address,
-                       sender_name=self.config.from_name, own_domain=self.config.domain)
+        # Encoding megabytes of files in base64 is CPU work: a large mail is composed in a thread.
+        mail = await off_loop(sum(a.size for a in message.attachments), compose, message, message_id=message_id,
+                              sender=self.config.address, sender_name=self.config.from_name,
+                              own_domain=self.config.domain)
         await self.sender.send(mail, envelope_from=self.config.address, recipient=message.recipient.address)
         return SendResult(external_id=message_id)

@@ -10,6 +10,7 @@ import hashlib
 import aiohttp
 
 from nexus import InboundAttachment
+from nexus.offload import off_loop
 from nexus_whatsapp.errors import GraphAPIError, Outcome
 from nexus_whatsapp.graph import GraphClient
 from nexus_whatsapp.inbound import MediaRef
@@ -44,7 +45,8 @@ async def fetch_attachment(graph: GraphClient, ref: MediaRef) -> InboundAttachme
         try:
             info = await graph.media_info(ref.media_id)
             data = await graph.download(info.url)
-            if not matches(data, ref.sha256 or info.sha256):
+            # Hashing megabytes takes milliseconds: a large file is checked in a thread.
+            if not await off_loop(len(data), matches, data, ref.sha256 or info.sha256):
                 raise MediaIntegrityError(
                     f"media {ref.media_id}: the download does not match its SHA-256"
                 )
