@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import secrets
 import signal
 import subprocess
@@ -104,20 +105,32 @@ def profile(process: Process, workers: int) -> subprocess.Popen[bytes]:
                              "--output", str(out), "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def cpu_seconds(process: Process) -> float:
+    """User and system CPU time the process has used so far (Linux)."""
+    assert process.popen is not None
+    fields = open(f"/proc/{process.popen.pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def delivery_rate(workers: int, env: dict[str, str], total: int, profiling: bool = False) -> float:
-    """Start ``workers`` processes and time the deliveries from the first to the last."""
+    """Start ``workers`` processes and time the deliveries from the first to the last; print
+    the workers' CPU time per reply while they deliver (from the first sent reply on)."""
     from nexus.db import models
 
     processes = [Process([python(), "-m", "nexus.cli", "worker"], env, name=f"outbound-worker-{i}") for i in range(workers)]
     for process in processes:
         process.start()
     spies = [profile(process, workers) for process in processes] if profiling else []
+    cpu_start: tuple[int, float] | None = None
     try:
         deadline = time.monotonic() + 600
-        while await models.Message.filter(direction="outbound", status="sent").count() < total:
+        while (sent := await models.Message.filter(direction="outbound", status="sent").count()) < total:
+            if cpu_start is None and sent:
+                cpu_start = (sent, sum(cpu_seconds(process) for process in processes))
             if time.monotonic() > deadline:
                 raise RuntimeError("replies were not all delivered in 10 minutes")
             await asyncio.sleep(0.25)
+        cpu = sum(cpu_seconds(process) for process in processes)
         times = await models.Message.filter(direction="outbound", status="sent").values_list("sent_at", flat=True)
     finally:
         for spy in spies:
@@ -125,6 +138,8 @@ async def delivery_rate(workers: int, env: dict[str, str], total: int, profiling
             spy.wait(30)
         for process in processes:
             process.stop()
+    if cpu_start is not None and total > cpu_start[0]:
+        print(f"  worker CPU: {(cpu - cpu_start[1]) / (total - cpu_start[0]) * 1000:.2f} ms per reply", flush=True)
     span = (max(times) - min(times)).total_seconds()
     return (total - 1) / span
 
