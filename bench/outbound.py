@@ -108,7 +108,7 @@ def profile(process: Process, workers: int) -> subprocess.Popen[bytes]:
 def cpu_seconds(process: Process) -> float:
     """User and system CPU time the process has used so far (Linux)."""
     assert process.popen is not None
-    fields = open(f"/proc/{process.popen.pid}/stat").read().rsplit(")", 1)[1].split()
+    fields = Path(f"/proc/{process.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 

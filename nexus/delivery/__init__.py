@@ -49,8 +49,8 @@ from nexus.channel import PermanentError, RetryableError
 from nexus.clock import now
 from nexus.db import database_unavailable, models
 from nexus.db.models import Direction
-from nexus.delivery.budget import AutoReplyBudget
 from nexus.delivery import sql
+from nexus.delivery.budget import AutoReplyBudget
 from nexus.delivery.order import first_pending, first_pending_of
 from nexus.delivery.ratelimit import RateLimiter
 from nexus.delivery.sql import Outgoing
