@@ -1,11 +1,14 @@
 """Outbound: replies delivered per second to a fake channel API, with 1 and with 2 `nexus
 worker` processes, against a no-op SAQ job's rate on the same Redis in the same run.
 
-    python -m bench.outbound [--replies 3000] [--tickets 300] [--rounds 2]
+    python -m bench.outbound [--replies 3000] [--tickets 300] [--rounds 2] [--workers 1 2] [--profile]
 
 The channel is the example plugin, with its pacing switched off (rate_per_second = 0), so the
 delivery machinery itself is measured: claim, ordering check, send, commit, events. Target: at
 least 0.5 times the baseline.
+
+``--profile`` attaches ``py-spy record`` (``uv pip install py-spy``) to each worker while it
+delivers and writes its collapsed stacks to bench/results/outbound-worker-<n>-<workers>w.txt.
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import secrets
+import signal
 import subprocess
 import time
+from pathlib import Path
 
 import aiohttp
 
@@ -90,28 +96,55 @@ async def queue_replies(url: str, token: str, tickets: list[int], count: int) ->
         await asyncio.gather(*(one(i) for i in range(count)))
 
 
-async def delivery_rate(workers: int, env: dict[str, str], total: int) -> float:
-    """Start ``workers`` processes and time the deliveries from the first to the last."""
+def profile(process: Process, workers: int) -> subprocess.Popen[bytes]:
+    """py-spy on a worker until it stops, its collapsed stacks in bench/results/."""
+    assert process.popen is not None
+    out = RESULTS / f"{process.name}-{workers}w.txt"
+    spy = Path(python()).parent / "py-spy"
+    return subprocess.Popen([str(spy), "record", "--pid", str(process.popen.pid), "--format", "raw", "--rate", "200",
+                             "--output", str(out), "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def cpu_seconds(process: Process) -> float:
+    """User and system CPU time the process has used so far (Linux)."""
+    assert process.popen is not None
+    fields = Path(f"/proc/{process.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def delivery_rate(workers: int, env: dict[str, str], total: int, profiling: bool = False) -> float:
+    """Start ``workers`` processes and time the deliveries from the first to the last; print
+    the workers' CPU time per reply while they deliver (from the first sent reply on)."""
     from nexus.db import models
 
     processes = [Process([python(), "-m", "nexus.cli", "worker"], env, name=f"outbound-worker-{i}") for i in range(workers)]
     for process in processes:
         process.start()
+    spies = [profile(process, workers) for process in processes] if profiling else []
+    cpu_start: tuple[int, float] | None = None
     try:
         deadline = time.monotonic() + 600
-        while await models.Message.filter(direction="outbound", status="sent").count() < total:
+        while (sent := await models.Message.filter(direction="outbound", status="sent").count()) < total:
+            if cpu_start is None and sent:
+                cpu_start = (sent, sum(cpu_seconds(process) for process in processes))
             if time.monotonic() > deadline:
                 raise RuntimeError("replies were not all delivered in 10 minutes")
             await asyncio.sleep(0.25)
+        cpu = sum(cpu_seconds(process) for process in processes)
         times = await models.Message.filter(direction="outbound", status="sent").values_list("sent_at", flat=True)
     finally:
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
         for process in processes:
             process.stop()
+    if cpu_start is not None and total > cpu_start[0]:
+        print(f"  worker CPU: {(cpu - cpu_start[1]) / (total - cpu_start[0]) * 1000:.2f} ms per reply", flush=True)
     span = (max(times) - min(times)).total_seconds()
     return (total - 1) / span
 
 
-async def nexus_round(workers: int, replies: int, tickets: int) -> float:
+async def nexus_round(workers: int, replies: int, tickets: int, profiling: bool = False) -> float:
     from nexus.accounts import Accounts
     from nexus.db import close_database, open_database
 
@@ -130,7 +163,7 @@ async def nexus_round(workers: int, replies: int, tickets: int) -> float:
             url = f"http://127.0.0.1:{port}"
             ticket_ids = await prepare(url, token, tickets)
             await queue_replies(url, token, ticket_ids, replies)
-            return await delivery_rate(workers, env, replies)
+            return await delivery_rate(workers, env, replies, profiling)
         finally:
             await close_database(ctx)
             server.stop()
@@ -158,19 +191,21 @@ async def main() -> None:
     parser.add_argument("--replies", type=int, default=3000)
     parser.add_argument("--tickets", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to measure")
+    parser.add_argument("--profile", action="store_true", help="py-spy each worker (collapsed stacks in bench/results/)")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     results: dict[tuple[str, int], list[float]] = {}
     for round_ in range(args.rounds):
-        for workers in (1, 2):
+        for workers in args.workers:
             rate = baseline_round(workers, args.replies)
             results.setdefault(("baseline", workers), []).append(rate)
             print(f"round {round_ + 1}: no-op SAQ jobs, {workers} worker(s): {rate:.0f}/s", flush=True)
-            rate = await nexus_round(workers, args.replies, args.tickets)
+            rate = await nexus_round(workers, args.replies, args.tickets, args.profile)
             results.setdefault(("nexus", workers), []).append(rate)
             print(f"round {round_ + 1}: replies delivered, {workers} worker(s): {rate:.0f}/s", flush=True)
     rows, checks = [], []
-    for workers in (1, 2):
+    for workers in args.workers:
         base, ours = median(results[("baseline", workers)]), median(results[("nexus", workers)])
         rows.append([f"{workers} worker(s), per second", base, ours, ours / base])
         checks.append(verdict(f"ratio with {workers} worker(s)", ours / base, ">= 0.50", ours / base >= 0.5))

@@ -139,6 +139,14 @@ class Lease:
         token = new_token()
         return token, {"status": self.held, "claim_token": token, "lease_expires_at": self._expiry()}
 
+    def prepare(self, row_id: int) -> tuple[Claim, datetime]:
+        """A claim for hand-written SQL to take (with the claim condition above), and its
+        lease's expiry: the statement sets ``claim_token`` to ``claim.token`` and
+        ``lease_expires_at`` to the expiry. The claim is the caller's only if the statement
+        changed the row."""
+        claimed_at = now()
+        return Claim(row_id, new_token(), claimed_at), claimed_at + timedelta(seconds=self.duration)
+
     @staticmethod
     def held_claim(row_id: int, token: str) -> Claim:
         return Claim(row_id, token, now())

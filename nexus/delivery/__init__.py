@@ -5,14 +5,16 @@ The database is the source of truth, Redis only carries work:
 * A reply is committed as ``queued`` before the API answers 202; then a SAQ job keyed
   ``deliver:<message id>`` is enqueued. SAQ refuses a second job under a key that is still
   pending, so enqueueing is idempotent: one job per message.
-* A job sends only the earliest pending reply of its ticket (:mod:`nexus.delivery.order`), so
-  replies arrive in the order they were written, and only once its pacing slot is near
-  (:mod:`nexus.delivery.ratelimit`): a slot is taken only by the send that uses it.
 * A job *claims* its message (``queued`` → ``sending``) with a lease and a fencing token
-  (:mod:`nexus.lease`): two jobs never send one message at once, the job renews the lease while
-  it sends, and every way out of ``sending`` (sent, queued again, failed) is written only if
-  the claim is still the job's. A worker whose claim was taken from it cannot overwrite what
-  the next one did.
+  (:mod:`nexus.lease`), and only if it is the earliest pending reply of its ticket
+  (:mod:`nexus.delivery.order`), so replies arrive in the order they were written: two jobs
+  never send one message at once, the job renews the lease while it sends, and every way out
+  of ``sending`` (sent, queued again, failed) is written only if the claim is still the job's.
+  A worker whose claim was taken from it cannot overwrite what the next one did. The claim
+  reads everything the send needs in the same statement (:mod:`nexus.delivery.sql`).
+* Holding the claim, the job takes its pacing slot (:mod:`nexus.delivery.ratelimit`) only if
+  it is near: a slot is taken only by the send that uses it. A reply whose slot is further
+  away goes back to ``queued``, its attempt not counted, to come back when the slot nears.
 * A transient failure puts the message back to ``queued`` with ``next_attempt_at`` after an
   exponential backoff with jitter (or the provider's Retry-After); a permanent one marks it
   ``failed`` with the provider's code and text.
@@ -32,11 +34,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
-from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from saq import Queue, Worker
@@ -48,16 +48,17 @@ from tortoise.expressions import F
 from nexus.channel import PermanentError, RetryableError
 from nexus.clock import now
 from nexus.db import database_unavailable, models
-from nexus.db.sql import fetch_one
 from nexus.db.models import Direction
+from nexus.delivery import sql
 from nexus.delivery.budget import AutoReplyBudget
 from nexus.delivery.order import first_pending, first_pending_of
 from nexus.delivery.ratelimit import RateLimiter
+from nexus.delivery.sql import Outgoing
 from nexus.delivery.status import StatusUpdates
 from nexus.lease import Claim, Lease
 from nexus.mime import valid_content_type
 from nexus.redis_backend import EmbeddedRedisQueue, connect_redis
-from nexus.types import DeliveryStatus, Identity, OutboundAttachment, OutboundMessage, SendResult
+from nexus.types import DeliveryStatus, OutboundAttachment, OutboundMessage, SendResult
 from nexus.views import attachment_view, build_message_view
 
 if TYPE_CHECKING:
@@ -81,7 +82,6 @@ JOB_FUNCTION = "deliver"
 ORDER_RECHECK = 5.0
 DISPATCH_INTERVAL = 1.0
 DISPATCH_BATCH = 500
-THREAD_REFERENCES = 20
 #: A running job touches its SAQ heartbeat this often (seconds) ...
 HEARTBEAT_EVERY = 3.0
 #: ... and one silent for this long is stuck for SAQ.
@@ -101,48 +101,6 @@ def make_queue(nexus: Nexus) -> Queue:
     if nexus.settings.embedded_redis:
         return EmbeddedRedisQueue(client, name=name)
     return RedisQueue(client, name=name)
-
-
-@dataclass
-class Outgoing:
-    """A reply as a delivery job needs it, read in one query."""
-
-    message: models.Message
-    channel: str
-    team_id: int | None
-    assignee_id: int | None
-    subject: str | None
-    recipient: Identity
-    reply_to_external_id: str | None
-
-
-_LOAD_OUTGOING = """
-SELECT m.*, t.team_id AS t_team_id, t.assignee_id AS t_assignee_id, t.subject AS t_subject,
-       i.address AS i_address, i.key AS i_key, i.display_name AS i_display_name, i.profile AS i_profile,
-       c.name AS c_name, r.external_id AS r_external_id
-FROM messages m
-JOIN tickets t ON t.id = m.ticket_id
-JOIN contact_identities i ON i.id = t.identity_id
-JOIN channels c ON c.id = m.channel_id
-LEFT JOIN messages r ON r.id = m.reply_to_id
-WHERE m.id = ?
-"""
-
-
-async def load_outgoing(message_id: int) -> Outgoing | None:
-    """The reply with its ticket, recipient and channel. One hand-written join: the ORM's
-    four-way select_related cost eight times as much, on every delivery."""
-    row = await fetch_one(_LOAD_OUTGOING, message_id)
-    if row is None:
-        return None
-    profile = row["i_profile"]
-    return Outgoing(
-        message=models.Message._init_from_db(**row),
-        channel=row["c_name"], team_id=row["t_team_id"], assignee_id=row["t_assignee_id"], subject=row["t_subject"],
-        recipient=Identity(address=row["i_address"], key=row["i_key"], display_name=row["i_display_name"],
-                           profile=json.loads(profile) if isinstance(profile, str) else (profile or {})),
-        reply_to_external_id=row["r_external_id"],
-    )
 
 
 def job_key(message_id: int) -> str:
@@ -336,49 +294,54 @@ class Delivery:
             heartbeat.cancel()
 
     async def deliver(self, message_id: int) -> str:
-        loaded = await load_outgoing(message_id)
+        """Claim reply ``message_id`` if it is its turn, and send it."""
+        claim, lease_until = self.claims.prepare(message_id)
+        at = claim.claimed_at
+        # Claimed together with everything the send needs, in one statement on PostgreSQL.
+        loaded = await sql.claim(message_id, claim.token, lease_until, at, at + timedelta(seconds=0.5))
         if loaded is None:
-            return "not a reply"
+            return await self._not_claimed(message_id)
         message = loaded.message
-        if message is None or message.direction != Direction.OUTBOUND or message.private:
-            return "not a reply"
-        if message.status != DeliveryStatus.QUEUED:
-            return f"already {message.status}"
-        if message.next_attempt_at and message.next_attempt_at > now() + timedelta(seconds=0.5):
-            return "not due"
-
-        first = await first_pending_of(message.ticket_id)
-        if first != message.id:
-            await models.Message.filter(id=message.id, status=DeliveryStatus.QUEUED).update(
-                next_attempt_at=now() + timedelta(seconds=ORDER_RECHECK))
-            return f"waiting for message {first}"
+        attempt = message.attempts
 
         runtime = self.nexus.channels.get(loaded.channel)
         if runtime is None:
-            await self._fail_unclaimed(loaded, "channel_not_configured", f"channel {loaded.channel!r} is not configured")
+            await self._fail(loaded, claim, "channel_not_configured", f"channel {loaded.channel!r} is not configured", None)
             return "failed"
 
-        # Pacing first: a slot is taken only by a send that is about to use it.
+        # Pacing while holding the claim: a slot is taken only by a send that is about to use
+        # it, and a reply whose slot is far away goes back to the queue uncounted.
         slot = await self.limiter.reserve(runtime.name, loaded.recipient.address, runtime.rate_limit,
                                           within=self.settings.max_inline_wait)
         if not slot.taken:
             delay = max(PACED_MIN_DELAY, slot.wait - self.settings.max_inline_wait)
-            await models.Message.filter(id=message.id, status=DeliveryStatus.QUEUED).update(
-                next_attempt_at=now() + timedelta(seconds=delay))
+            if not await self.claims.finish(claim, status=DeliveryStatus.QUEUED, attempts=F("attempts") - 1,
+                                            next_attempt_at=now() + timedelta(seconds=delay)):
+                self._lost(loaded, "it was paced")
             return "paced"
 
-        claim = await self.claims.claim(
-            message.id, attempts=F("attempts") + 1, status_changed_at=now(), next_attempt_at=None,
-        )
-        if claim is None:
-            return "claimed elsewhere"
-        attempt = message.attempts + 1
-        message.status, message.attempts, message.next_attempt_at = DeliveryStatus.SENDING, attempt, None
-        message.claim_token = claim.token
-        files = await models.Attachment.filter(message_id=message.id).order_by("id")
+        files = await models.Attachment.filter(message_id=message.id).order_by("id") if loaded.has_files else []
         self._publish(loaded, files)
         async with self.claims.keep(claim):
             return await self._send(loaded, claim, runtime, attempt, files, slot.wait)
+
+    async def _not_claimed(self, message_id: int) -> str:
+        """Why reply ``message_id`` was not claimed; one that is not first in its ticket looks
+        again later (its turn normally comes sooner: the reply before it hands over)."""
+        row = await models.Message.get_or_none(id=message_id).values(
+            "status", "direction", "private", "next_attempt_at", "ticket_id")
+        if row is None or row["direction"] != Direction.OUTBOUND or row["private"]:
+            return "not a reply"
+        if row["status"] != DeliveryStatus.QUEUED:
+            return f"already {row['status']}"
+        if row["next_attempt_at"] and row["next_attempt_at"] > now() + timedelta(seconds=0.5):
+            return "not due"
+        first = await first_pending_of(row["ticket_id"])
+        if first is not None and first != message_id:
+            await models.Message.filter(id=message_id, status=DeliveryStatus.QUEUED).update(
+                next_attempt_at=now() + timedelta(seconds=ORDER_RECHECK))
+            return f"waiting for message {first}"
+        return "claimed elsewhere"
 
     async def _send(self, loaded: Outgoing, claim: Claim, runtime: Any, attempt: int,
                     files: list[models.Attachment], wait: float) -> str:
@@ -428,15 +391,12 @@ class Delivery:
             if row.storage_key:
                 data = await self.nexus.storage.load(row.storage_key)
                 attachments.append(OutboundAttachment(row.filename, row.content_type, data))
-        thread = await models.Message.filter(
-            ticket_id=message.ticket_id, private=False, external_id__isnull=False, id__lt=message.id,
-        ).order_by("-id").limit(THREAD_REFERENCES).values_list("external_id", flat=True)
         return OutboundMessage(
             message_id=message.id, ticket_id=message.ticket_id,
             recipient=loaded.recipient,
             text=message.text or "", html=message.html, subject=loaded.subject, attachments=attachments,
             reply_to=loaded.reply_to_external_id,
-            thread=list(reversed(thread)), attempt=attempt, metadata=message.metadata or {},
+            thread=list(loaded.thread), attempt=attempt, metadata=message.metadata or {},
             automatic=message.auto_submitted,
         )
 
@@ -449,7 +409,7 @@ class Delivery:
         self.nexus.events.message_updated(view, loaded.team_id, loaded.assignee_id, hook)
 
     @staticmethod
-    def _mirror(message: models.Message, values: dict[str, Any]) -> None:
+    def _mirror(message: sql.Reply, values: dict[str, Any]) -> None:
         for name, value in values.items():
             if name != "attempts":
                 setattr(message, name, value)
@@ -460,27 +420,33 @@ class Delivery:
 
     async def _sent(self, loaded: Outgoing, claim: Claim, result: SendResult, files: list[models.Attachment]) -> str:
         message = loaded.message
+        at = now()
         values: dict[str, Any] = {
-            "status": DeliveryStatus.SENT, "status_changed_at": now(), "sent_at": result.sent_at or now(),
+            "status": DeliveryStatus.SENT, "status_changed_at": at, "sent_at": result.sent_at or at,
             "external_id": result.external_id, "error_code": None, "error_text": None, "next_attempt_at": None,
         }
         if result.metadata:
             values["metadata"] = {**(message.metadata or {}), "provider": dict(result.metadata)}
         try:
-            recorded = await self.claims.finish(claim, **values)
+            recorded = await sql.finish_sent(message.id, claim.token, at=at, sent_at=values["sent_at"],
+                                             external_id=result.external_id, metadata=values.get("metadata"))
         except IntegrityError:
             logger.error("message %s: the provider returned id %r, which another message has", message.id, result.external_id)
             values.pop("external_id")
-            recorded = await self.claims.finish(claim, **values)
+            recorded = await sql.finish_sent(message.id, claim.token, at=at, sent_at=values["sent_at"],
+                                             metadata=values.get("metadata"))
         if not recorded:
             self._lost(loaded, f"the provider accepted it (id {result.external_id!r})")
             return "sent, superseded"
         self._mirror(message, values)
         await self.nexus.metrics.record_sent((now() - message.created_at).total_seconds())
         self._publish(loaded, files, "nexus_message_sent")
-        if result.external_id and await models.PendingStatus.exists(channel_id=message.channel_id, external_id=result.external_id):
-            await self.nexus.statuses.apply_pending(message.channel_id, result.external_id)
-        await self._next_in_ticket(message.ticket_id, message.id)
+        # Read after the commit: receipts stored before it are found here, those stored after
+        # it find the provider's id themselves.
+        after = await sql.after_sent(message.ticket_id, message.id, message.channel_id, values.get("external_id"))
+        if after.receipts_waiting:
+            await self.nexus.statuses.apply_pending(message.channel_id, values["external_id"])
+        await self._hand_over(message.id, after.next_id, after.next_attempt_at)
         return "sent"
 
     async def _transient(self, loaded: Outgoing, claim: Claim, attempt: int, exc: RetryableError,
@@ -517,20 +483,14 @@ class Delivery:
         self._publish(loaded, files)
         return True
 
-    async def _fail(self, loaded: Outgoing, claim: Claim, code: str, text: str, files: list[models.Attachment]) -> None:
+    async def _fail(self, loaded: Outgoing, claim: Claim, code: str, text: str,
+                    files: list[models.Attachment] | None) -> None:
         values = self._failure(code, text)
         if not await self.claims.finish(claim, **values):
             self._lost(loaded, f"it failed ({text})")
             return
         await self._failed(loaded, values, files)
         await self._next_in_ticket(loaded.message.ticket_id, loaded.message.id)
-
-    async def _fail_unclaimed(self, loaded: Outgoing, code: str, text: str) -> None:
-        """Fail a queued reply that no job has claimed (its channel is gone)."""
-        values = self._failure(code, text)
-        if await models.Message.filter(id=loaded.message.id, status=DeliveryStatus.QUEUED).update(**values):
-            await self._failed(loaded, values, None)
-            await self._next_in_ticket(loaded.message.ticket_id, loaded.message.id)
 
     @staticmethod
     def _failure(code: str, text: str) -> dict[str, Any]:
@@ -546,13 +506,16 @@ class Delivery:
     async def _next_in_ticket(self, ticket_id: int, message_id: int) -> None:
         """Hand the ticket's next pending reply to a worker now (it was not enqueued while
         reply ``message_id`` was pending)."""
-        following = await first_pending_of(ticket_id)
+        following = await sql.next_pending(ticket_id, message_id)
+        if following is not None:
+            await self._hand_over(message_id, *following)
+
+    async def _hand_over(self, message_id: int, following: int | None, due: datetime | None) -> None:
         if following is None:
             return
-        if following > message_id:
+        if following > message_id and due is not None and due > now():
             # It waited for this one; a reply before this one keeps its own retry time.
-            await models.Message.filter(id=following, status=DeliveryStatus.QUEUED, next_attempt_at__gt=now()).update(
-                next_attempt_at=now())
+            await sql.hurry(following, now())
         await self.enqueue(following)
 
     # --- Operators ---------------------------------------------------------------------

@@ -4,6 +4,9 @@ The rule, in one place: **the earliest pending reply of a ticket goes first.** A
 pending while it is ``queued`` or ``sending``; only a ticket's first pending reply is given to
 a worker, and each one hands over to the next when it is sent or fails. A reply that waits
 for a retry keeps its place: the ones after it wait too.
+
+The claim of a reply (:func:`nexus.delivery.sql.claim`) applies the same rule in its own
+``UPDATE``, so that checking the order and claiming are one atomic step.
 """
 
 from __future__ import annotations
