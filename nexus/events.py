@@ -63,12 +63,19 @@ class Events:
         else:
             self._queue.put_nowait(event)
 
+    async def idle(self) -> None:
+        """Wait until every event published so far has been handed to Socket.IO."""
+        await self._queue.join()
+
     async def _consume(self) -> None:
         while True:
             event = await self._queue.get()
-            if event is None:
-                return
-            await self._deliver(event)
+            try:
+                if event is None:
+                    return
+                await self._deliver(event)
+            finally:
+                self._queue.task_done()
 
     async def _deliver(self, event: Event) -> None:
         try:
