@@ -161,7 +161,7 @@ class InboundPipeline:
                     if direct:
                         done = await store_in_active_ticket(
                             active_key(identity.contact_id, channel.row_id), _row(channel, identity, message, received),
-                            subject_from(message), now())
+                            subject_from(message), now(), with_contact=self.contacts.peek(identity.contact_id) is None)
                         if done is not None:
                             break
                     async with in_transaction() as conn:
@@ -541,7 +541,7 @@ class InboundPipeline:
                               message: InboundMessage, received: datetime) -> None:
         """Publish what :func:`store_in_active_ticket` stored, as :meth:`_publish` does."""
         ticket = done.ticket
-        contact = await self.contacts.get(ticket["contact_id"])
+        contact = self.contacts.put(*done.contact) if done.contact else await self.contacts.get(ticket["contact_id"])
         view = ticket_row_view(ticket, channel.name, channel.spec.type_name, contact, done.labels)
         changes: dict[str, object] = {"last_message_at": None}
         if done.woken:

@@ -155,14 +155,21 @@ class ContactViewCache:
         self._views: dict[int, tuple[float, ContactView]] = {}
 
     async def get(self, contact_id: int) -> ContactView:
-        now = time.monotonic()
-        hit = self._views.get(contact_id)
-        if hit is not None and now - hit[0] < self.ttl:
-            return hit[1]
+        cached = self.peek(contact_id)
+        if cached is not None:
+            return cached
         found = await contact_with_identities(contact_id)
         if found is None:
             raise DoesNotExist(f"contact {contact_id} does not exist")
-        contact, identities = found
+        return self.put(*found)
+
+    def peek(self, contact_id: int) -> ContactView | None:
+        """The cached view, if it is fresh; reads nothing."""
+        hit = self._views.get(contact_id)
+        return hit[1] if hit is not None and time.monotonic() - hit[0] < self.ttl else None
+
+    def put(self, contact: Mapping[str, Any], identities: Sequence[Mapping[str, Any]]) -> ContactView:
+        """Cache (and return) the view of a contact read as rows (:mod:`nexus.db.inbound_sql`)."""
         view = ContactView(
             id=contact["id"], name=contact["name"], attributes=dict(contact["attributes"] or {}),
             identities=[{"id": i["id"], "channel_type": i["channel_type"], "address": i["address"],
@@ -171,7 +178,7 @@ class ContactViewCache:
         )
         if len(self._views) >= self.size:
             self._views.clear()
-        self._views[contact_id] = (now, view)
+        self._views[view.id] = (time.monotonic(), view)
         return view
 
     def remember(self, contact: models.Contact, identities: Sequence[models.ContactIdentity]) -> None:

@@ -142,3 +142,16 @@ async def test_a_contact_with_its_identities_in_one_read(ticket):
     assert await contact_with_identities(lonely.id) == ({"id": lonely.id, "name": None, "email": None, "phone": None,
                                                          "attributes": {}, "created_at": lonely.created_at}, [])
     assert await contact_with_identities(10**6) is None
+
+
+async def test_the_contact_can_come_back_with_the_stored_message(ticket):
+    await models.ContactIdentity.create(contact_id=ticket.contact_id, channel_type="email", key="c@example.com",
+                                        address="c@example.com", profile={"lang": "de"})
+    await models.Contact.filter(id=ticket.contact_id).update(attributes={"plan": "pro"}, email="c@example.com")
+    plain = await store_in_active_ticket(ticket.active_key, row(ticket, "m-1", T0), None, T0)
+    assert plain.contact is None
+    done = await store_in_active_ticket(ticket.active_key, row(ticket, "m-2", T0), None, T0, with_contact=True)
+    assert done.contact == await contact_with_identities(ticket.contact_id)
+    contact, identities = done.contact
+    assert (contact["email"], contact["attributes"]) == ("c@example.com", {"plan": "pro"})
+    assert [i["profile"] for i in identities] == [{}, {"lang": "de"}]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from nexus.db.sql import dialect, execute, fetch_all, fetch_one
@@ -60,6 +61,8 @@ class StoredInActive:
     message_id: int
     reply_to_id: int | None
     labels: list[str]
+    #: The ticket's contact row and its identities' rows, when asked for (see :func:`contact_with_identities`).
+    contact: tuple[dict[str, Any], list[dict[str, Any]]] | None = None
 
     @property
     def woken(self) -> bool:
@@ -108,9 +111,20 @@ WITH old AS (
     RETURNING id, reply_to_id
 )
 SELECT ticket.*, message.id AS message_id, message.reply_to_id,
-       ARRAY(SELECT name FROM ticket_labels WHERE ticket_id = ticket.id ORDER BY name) AS labels
+       ARRAY(SELECT name FROM ticket_labels WHERE ticket_id = ticket.id ORDER BY name) AS labels{{contact}}
 FROM ticket, message
 """
+#: With the ticket's contact and its identities (for an event whose contact view is not cached).
+_PG_CONTACT = """,
+       (SELECT json_build_object('id', c.id, 'name', c.name, 'email', c.email, 'phone', c.phone,
+                                 'attributes', c.attributes, 'created_at', c.created_at)
+        FROM contacts c WHERE c.id = ticket.contact_id) AS contact,
+       (SELECT json_agg(json_build_object('id', i.id, 'contact_id', i.contact_id, 'channel_type', i.channel_type,
+                                          'address', i.address, 'display_name', i.display_name,
+                                          'profile', i.profile) ORDER BY i.id)
+        FROM contact_identities i WHERE i.contact_id = ticket.contact_id) AS identities"""
+_PG_STORE_PLAIN = _PG_STORE.replace("{contact}", "")
+_PG_STORE_CONTACT = _PG_STORE.replace("{contact}", _PG_CONTACT)
 
 _SQLITE_ACTIVE = f"SELECT {', '.join(TICKET_COLUMNS)} FROM tickets WHERE active_key = ?"
 _SQLITE_TOUCH = ("UPDATE tickets SET status = ?, snoozed_until = ?, last_message_at = ?, subject = ?, updated_at = ? "
@@ -125,24 +139,27 @@ RETURNING id, reply_to_id
 _LABELS = "SELECT name FROM ticket_labels WHERE ticket_id = ? ORDER BY name"
 
 
-async def store_in_active_ticket(key: str, message: InboundRow, subject: str | None,
-                                 updated_at: datetime) -> StoredInActive | None:
+async def store_in_active_ticket(key: str, message: InboundRow, subject: str | None, updated_at: datetime, *,
+                                 with_contact: bool = False) -> StoredInActive | None:
     """Store ``message`` in the ticket holding ``key`` (waking it if snoozed or pending, moving
     its last activity, giving it ``subject`` if it has none). None, with nothing stored, when no
-    ticket holds the key."""
+    ticket holds the key. ``with_contact`` reads the ticket's contact too (``contact``)."""
     metadata = json.dumps(dict(message.metadata), separators=(",", ":"))
     received = message.received_at
     if dialect() == "postgres":
         row = await fetch_one(
-            _PG_STORE, key, received, received, subject, updated_at,
+            _PG_STORE_CONTACT if with_contact else _PG_STORE_PLAIN, key, received, received, subject, updated_at,
             message.channel_id, message.sender_id, message.text, message.html, message.external_id,
             message.channel_id, message.reply_to_external_id, message.reply_to_external_id,
             metadata, message.sent_at, received, received,
         )
         if row is None:
             return None
+        contact = None
+        if with_contact and row["contact"] is not None:
+            contact = _contact(_json(row["contact"]), _json(row["identities"]) or [])
         return StoredInActive(_ticket(row), row["previous_status"], to_datetime(row["previous_snoozed_until"]),
-                              row["message_id"], row["reply_to_id"], list(row["labels"]))
+                              row["message_id"], row["reply_to_id"], list(row["labels"]), contact)
 
     async with in_transaction() as conn:
         row = await fetch_one(_SQLITE_ACTIVE, key, conn=conn)
@@ -166,7 +183,9 @@ async def store_in_active_ticket(key: str, message: InboundRow, subject: str | N
         )
         assert inserted is not None
         labels = [label["name"] for label in await fetch_all(_LABELS, ticket["id"], conn=conn)]
-    return StoredInActive(ticket, previous_status, previous_snoozed, inserted["id"], inserted["reply_to_id"], labels)
+        contact = await contact_with_identities(ticket["contact_id"], conn=conn) if with_contact else None
+    return StoredInActive(ticket, previous_status, previous_snoozed, inserted["id"], inserted["reply_to_id"], labels,
+                          contact)
 
 
 _CONTACT = """
@@ -182,15 +201,22 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
-async def contact_with_identities(contact_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+async def contact_with_identities(contact_id: int, *, conn: BaseDBAsyncClient | None = None,
+                                  ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """A contact's row and its identities' rows (oldest first), in one query; None if it is gone."""
-    rows = await fetch_all(_CONTACT, contact_id)
+    rows = await fetch_all(_CONTACT, contact_id, conn=conn)
     if not rows:
         return None
     first = rows[0]
-    contact = {"id": first["id"], "name": first["name"], "email": first["email"], "phone": first["phone"],
-               "attributes": _json(first["attributes"]), "created_at": to_datetime(first["created_at"])}
     identities = [{"id": row["identity_id"], "contact_id": first["id"], "channel_type": row["channel_type"],
-                   "address": row["address"], "display_name": row["display_name"], "profile": _json(row["profile"])}
+                   "address": row["address"], "display_name": row["display_name"], "profile": row["profile"]}
                   for row in rows if row["identity_id"] is not None]
+    return _contact(first, identities)
+
+
+def _contact(row: Mapping[str, Any], identities: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    contact = {"id": row["id"], "name": row["name"], "email": row["email"], "phone": row["phone"],
+               "attributes": _json(row["attributes"]), "created_at": to_datetime(row["created_at"])}
+    for identity in identities:
+        identity["profile"] = _json(identity["profile"])
     return contact, identities
