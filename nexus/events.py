@@ -3,7 +3,9 @@ hooks of plugins.
 
 Everything here runs after the change is committed. Events of one process go out in the order
 they were published, from one background task, so a webhook's acknowledgement or an API
-response never waits for the fan-out. Plugin hooks run in their own tasks, so a slow plugin
+response never waits for the fan-out; the events that queue up while one batch is sent (an
+inbound message's ``ticket.updated`` and ``message.created``, a burst's) leave as the next
+batch, which crosses to the other processes as one Redis message. Plugin hooks run in their own tasks, so a slow plugin
 delays nobody.
 """
 
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("nexus.events")
 
+#: The most events that leave in one batch (one Redis message).
+BATCH = 100
+
 
 @dataclass
 class Event:
@@ -42,41 +47,57 @@ class Events:
         self._consumer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        await self.emitter.start()
         self._consumer = asyncio.create_task(self._consume(), name="events")
 
     async def stop(self, timeout: float = 5.0) -> None:
-        if self._consumer is None:
-            return
-        await self._queue.put(None)
-        try:
-            await asyncio.wait_for(asyncio.shield(self._consumer), timeout)
-        except TimeoutError:
-            self._consumer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._consumer
-        self._consumer = None
+        if self._consumer is not None:
+            await self._queue.put(None)
+            try:
+                await asyncio.wait_for(asyncio.shield(self._consumer), timeout)
+            except TimeoutError:
+                self._consumer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._consumer
+            self._consumer = None
+        await self.emitter.close()
 
     def publish(self, event: Event) -> None:
         if self._consumer is None or self._consumer.done():
             # No consumer (a CLI command, or shutting down): deliver in the background anyway.
-            self.nexus.spawn(self._deliver(event), name=f"event-{event.name}")
+            self.nexus.spawn(self._deliver([event]), name=f"event-{event.name}")
         else:
             self._queue.put_nowait(event)
 
-    async def _consume(self) -> None:
-        while True:
-            event = await self._queue.get()
-            if event is None:
-                return
-            await self._deliver(event)
+    async def idle(self) -> None:
+        """Wait until every event published so far has been handed to Socket.IO."""
+        await self._queue.join()
 
-    async def _deliver(self, event: Event) -> None:
+    async def _consume(self) -> None:
+        """Deliver events in the order published; those that queued up meanwhile (in the
+        same event-loop tick, or while the last batch was being sent) leave together."""
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            events = [event for event in batch if event is not None]
+            try:
+                if events:
+                    await self._deliver(events)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+            if len(events) < len(batch):
+                return
+
+    async def _deliver(self, events: list[Event]) -> None:
         try:
-            await self.emitter.emit(event.name, event.payload, event.rooms)
+            await self.emitter.emit_many([(event.name, event.payload, event.rooms) for event in events])
         except Exception:  # noqa: BLE001 - Redis hiccup: the change itself is committed
-            logger.exception("could not emit %s", event.name)
-        if event.hook and self.nexus.implements(event.hook):
-            self.nexus.spawn(self.nexus.call_hook(event.hook, **event.hook_kwargs), name=event.hook)
+            logger.exception("could not emit %s", ", ".join(sorted({event.name for event in events})))
+        for event in events:
+            if event.hook and self.nexus.implements(event.hook):
+                self.nexus.spawn(self.nexus.call_hook(event.hook, **event.hook_kwargs), name=event.hook)
 
     # --- What the rest of the host publishes -------------------------------------------
 

@@ -35,6 +35,7 @@ from tortoise.transactions import in_transaction
 from nexus.cid import is_referenced, referenced_content_ids, resolve_cid_references
 from nexus.clock import now
 from nexus.db import models
+from nexus.db.inbound_sql import InboundRow, StoredInActive, store_in_active_ticket
 from nexus.db.models import Direction, TicketStatus
 from nexus.ignored import keep_ignored
 from nexus.sanitize import clean_event
@@ -53,7 +54,9 @@ from nexus.views import (
     attachment_view,
     build_message_view,
     build_ticket_view,
+    inbound_message_view,
     message_view,
+    ticket_row_view,
 )
 
 if TYPE_CHECKING:
@@ -152,8 +155,15 @@ class InboundPipeline:
         stored_files = await self._save_attachments(message)
         try:
             identity, new_contact = await self._identity(channel.spec.type_name, message.sender)
+            direct = not new_contact and _direct(message)
             for attempt in range(RACE_RETRIES):
                 try:
+                    if direct:
+                        done = await store_in_active_ticket(
+                            active_key(identity.contact_id, channel.row_id), _row(channel, identity, message, received),
+                            subject_from(message), now(), with_contact=self.contacts.peek(identity.contact_id) is None)
+                        if done is not None:
+                            break
                     async with in_transaction() as conn:
                         threaded = await self._thread(conn, channel, identity, message, received,
                                                       new_contact and attempt == 0)
@@ -172,6 +182,9 @@ class InboundPipeline:
             await self._discard(stored_files)
             raise
 
+        if direct and done is not None:
+            await self._publish_direct(channel, done, identity, message, received)
+            return Receipt(stored=True, message_id=done.message_id, ticket_id=done.ticket["id"])
         await self._publish(channel, threaded, stored, identity, files)
         return Receipt(stored=True, message_id=stored.id, ticket_id=threaded.ticket.id)
 
@@ -524,6 +537,22 @@ class InboundPipeline:
         message = build_message_view(stored, channel.name, sender, [attachment_view(a) for a in files])
         events.message_created(message, view, received=True)
 
+    async def _publish_direct(self, channel: ChannelRuntime, done: StoredInActive, identity: models.ContactIdentity,
+                              message: InboundMessage, received: datetime) -> None:
+        """Publish what :func:`store_in_active_ticket` stored, as :meth:`_publish` does."""
+        ticket = done.ticket
+        contact = self.contacts.put(*done.contact) if done.contact else await self.contacts.get(ticket["contact_id"])
+        view = ticket_row_view(ticket, channel.name, channel.spec.type_name, contact, done.labels)
+        changes: dict[str, object] = {"last_message_at": None}
+        if done.woken:
+            changes = {"status": done.previous_status}
+            if done.previous_snoozed_until is not None:
+                changes["snoozed_until"] = done.previous_snoozed_until
+        self.nexus.events.ticket_updated(view, changes)
+        stored = inbound_message_view(done.message_id, ticket["id"], channel.name, identity, message, received,
+                                      done.reply_to_id)
+        self.nexus.events.message_created(stored, view, received=True)
+
     # --- Edits and reactions -----------------------------------------------------------
 
     async def receive_edit(self, channel: ChannelRuntime, edit: InboundEdit) -> Receipt:
@@ -570,6 +599,19 @@ class InboundPipeline:
     async def _publish_update(self, message: models.Message) -> None:
         ticket = await models.Ticket.get(id=message.ticket_id)
         self.nexus.events.message_updated(await message_view(message.id), ticket.team_id, ticket.assignee_id)
+
+
+def _direct(message: InboundMessage) -> bool:
+    """Whether the message can take :func:`store_in_active_ticket`: no thread to follow, no
+    files, no contact attributes (the ORM path does those); an automatic message never gets here."""
+    return not (message.thread_keys or message.ticket_hint or message.attachments or message.contact_attributes)
+
+
+def _row(channel: ChannelRuntime, identity: models.ContactIdentity, message: InboundMessage,
+         received: datetime) -> InboundRow:
+    return InboundRow(channel_id=channel.row_id, sender_id=identity.id, external_id=message.external_id,
+                      text=message.text, html=message.html, reply_to_external_id=message.reply_to,
+                      metadata=message.metadata, sent_at=message.sent_at, received_at=received)
 
 
 def check_event(channel: ChannelRuntime, event: InboundMessage | InboundEdit | InboundReaction) -> None:

@@ -25,7 +25,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterable
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import socketio
@@ -211,26 +212,12 @@ class Realtime:
             await self._drop([sid for sid, token_id in self._tokens.items() if token_id in revoked], "revoked")
 
     async def _listen(self) -> None:
-        while not self._stopping:
-            pubsub = self.nexus.redis.pubsub()
-            try:
-                await pubsub.subscribe(self.control_channel)
-                while not self._stopping:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if message is None:
-                        continue
-                    with contextlib.suppress(ValueError, KeyError, TypeError):
-                        await self._handle(json.loads(message["data"]))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - Redis went away: resubscribe
-                if self._stopping:
-                    return
-                logger.warning("realtime control channel: %s; resubscribing", exc)
-                await asyncio.sleep(1)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+        async def handle(data: bytes) -> None:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                await self._handle(json.loads(data))
+
+        await listen(self.nexus.redis, self.control_channel, handle, lambda: self._stopping,
+                     "realtime control channel")
 
     async def _recheck_loop(self) -> None:
         interval = self.nexus.settings.auth.socket_recheck_interval
@@ -270,19 +257,103 @@ class Realtime:
 
 
 class EventEmitter:
-    """Emits events to Socket.IO rooms from any process: directly through the API process's
-    server, or through a write-only Redis manager in a worker."""
+    """Emits events to Socket.IO rooms from any process, several at a time.
+
+    Without Redis, straight to this process's sockets. With Redis, each batch (the events that
+    left in one event-loop tick: a message's ``ticket.updated`` and ``message.created``, or a
+    burst's) goes to this process's sockets directly and to every other process in one
+    ``PUBLISH`` on the installation's events channel, instead of one publish per event through
+    python-socketio's Redis manager. Every API process listens on that channel and emits what
+    other processes sent to its own sockets, in the order sent; a worker only publishes.
+    Clients receive the same events, one Socket.IO event each.
+    """
 
     def __init__(self, sio: socketio.AsyncServer | None, settings: Settings) -> None:
         self.sio = sio
-        self._manager: socketio.AsyncRedisManager | None = None
-        if sio is None and settings.redis.url:
-            self._manager = socketio.AsyncRedisManager(
-                settings.redis.url, channel=pubsub_channel(settings, "socketio"), write_only=True, json=_Json
-            )
+        self.channel = pubsub_channel(settings, "events")
+        self.host_id = uuid.uuid4().hex
+        self._redis: Any = None
+        self._listener: asyncio.Task[None] | None = None
+        self._stopping = False
+        if settings.redis.url:
+            from nexus.redis_backend import connect_redis
+
+            self._redis = connect_redis(settings)
+
+    async def start(self) -> None:
+        """Listen for other processes' events (API processes, with Redis)."""
+        self._stopping = False
+        if self._redis is not None and self.sio is not None and self._listener is None:
+            ready = asyncio.get_running_loop().create_future()
+            self._listener = asyncio.create_task(self._listen(ready), name="events-listener")
+            # Subscribed before start-up goes on, so that nothing published after it is missed.
+            await asyncio.wait([ready, self._listener], timeout=5, return_when=asyncio.FIRST_COMPLETED)
+
+    async def close(self) -> None:
+        self._stopping = True
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
+                await asyncio.wait_for(self._listener, 5)
+            self._listener = None
+        if self._redis is not None:
+            with contextlib.suppress(Exception):
+                await self._redis.aclose()
 
     async def emit(self, event: str, data: Any, rooms: list[str]) -> None:
-        if self.sio is not None:
-            await self.sio.emit(event, data, room=rooms, namespace=NAMESPACE)
-        elif self._manager is not None:
-            await self._manager.emit(event, data, namespace=NAMESPACE, room=rooms)
+        await self.emit_many([(event, data, rooms)])
+
+    async def emit_many(self, events: list[tuple[str, Any, list[str]]]) -> None:
+        """Emit ``(event, payload, rooms)`` in order, here and, with Redis, in every process."""
+        await self._emit_here(events)
+        if self._redis is not None:
+            await self._redis.publish(self.channel, self.host_id + "\n" + _Json.dumps(events))
+
+    async def _emit_here(self, events: list[tuple[str, Any, list[str]]]) -> None:
+        if self.sio is None:
+            return
+        for event, data, rooms in events:
+            # The batch already went to the other processes: not again through the manager.
+            await self.sio.emit(event, data, room=rooms, namespace=NAMESPACE, ignore_queue=True)
+
+    async def _listen(self, ready: asyncio.Future[None]) -> None:
+        prefix = (self.host_id + "\n").encode()
+
+        async def handle(data: bytes) -> None:
+            if data.startswith(prefix):
+                return  # this process's own batch: already emitted
+            try:
+                _, _, body = data.partition(b"\n")
+                events = [(str(name), payload, list(rooms)) for name, payload, rooms in _Json.loads(body)]
+            except (ValueError, TypeError):
+                logger.warning("events channel: a message that is no batch of events was ignored")
+                return
+            await self._emit_here(events)
+
+        await listen(self._redis, self.channel, handle, lambda: self._stopping, "events channel", ready)
+
+
+async def listen(redis: Any, channel: str, handle: Callable[[bytes], Awaitable[None]], stopping: Callable[[], bool],
+                 name: str, ready: asyncio.Future[None] | None = None) -> None:
+    """Hand each message published on ``channel`` to ``handle``, in order, until ``stopping()``;
+    resubscribe when Redis goes away. ``ready`` is set once subscribed."""
+    while not stopping():
+        pubsub = redis.pubsub()
+        try:
+            await pubsub.subscribe(channel)
+            if ready is not None and not ready.done():
+                ready.set_result(None)
+            while not stopping():
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if message is not None and isinstance(message.get("data"), bytes):
+                    await handle(message["data"])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Redis went away: resubscribe
+            if stopping():
+                return
+            logger.warning("%s: %s; resubscribing", name, exc)
+            await asyncio.sleep(1)
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from tortoise.exceptions import DoesNotExist
 
 from nexus.db import models
+from nexus.db.inbound_sql import contact_with_identities
 from nexus.db.models import Direction
-from nexus.types import AttachmentView, ContactView, MessageView, TicketView
+from nexus.types import AttachmentView, ContactView, DeliveryStatus, InboundMessage, MessageView, TicketView
 
 TICKET_RELATED = ("channel", "contact")
 
@@ -47,6 +52,19 @@ def build_ticket_view(ticket: models.Ticket, channel_name: str, channel_type: st
         snoozed_until=ticket.snoozed_until, first_response_at=ticket.first_response_at,
         resolved_at=ticket.resolved_at, last_message_at=ticket.last_message_at,
         created_at=ticket.created_at, updated_at=ticket.updated_at,
+    )
+
+
+def ticket_row_view(ticket: Mapping[str, Any], channel_name: str, channel_type: str, contact: ContactView,
+                    labels: Sequence[str]) -> TicketView:
+    """:func:`build_ticket_view` for a ticket read by hand-written SQL (its columns by name)."""
+    return TicketView(
+        id=ticket["id"], status=ticket["status"], priority=ticket["priority"], subject=ticket["subject"],
+        channel=channel_name, channel_type=channel_type, contact=contact,
+        assignee_id=ticket["assignee_id"], team_id=ticket["team_id"], labels=list(labels),
+        snoozed_until=ticket["snoozed_until"], first_response_at=ticket["first_response_at"],
+        resolved_at=ticket["resolved_at"], last_message_at=ticket["last_message_at"],
+        created_at=ticket["created_at"], updated_at=ticket["updated_at"],
     )
 
 
@@ -96,6 +114,20 @@ def build_message_view(m: models.Message, channel_name: str, sender: models.Cont
     )
 
 
+def inbound_message_view(message_id: int, ticket_id: int, channel_name: str, sender: models.ContactIdentity,
+                         message: InboundMessage, received: datetime, reply_to_id: int | None) -> MessageView:
+    """The view of an inbound message without files just stored from ``message``: what
+    :func:`build_message_view` gives for its row, without reading it back."""
+    return MessageView(
+        id=message_id, ticket_id=ticket_id, channel=channel_name, direction=str(Direction.INBOUND),
+        private=False, author_id=None, sender=sender_json(sender), text=message.text, html=message.html,
+        attachments=[], external_id=message.external_id, reply_to_id=reply_to_id,
+        status=str(DeliveryStatus.RECEIVED), error_code=None, error_text=None, attempts=0, reactions={},
+        metadata=dict(message.metadata), auto_submitted=message.auto_submitted, created_at=received,
+        sent_at=message.sent_at, delivered_at=None, read_at=None, edited_at=None, received_at=received,
+    )
+
+
 async def message_views(messages: Sequence[models.Message]) -> list[MessageView]:
     """Views of messages fetched with ``select_related("channel", "sender")``."""
     if not messages:
@@ -123,15 +155,30 @@ class ContactViewCache:
         self._views: dict[int, tuple[float, ContactView]] = {}
 
     async def get(self, contact_id: int) -> ContactView:
-        now = time.monotonic()
+        cached = self.peek(contact_id)
+        if cached is not None:
+            return cached
+        found = await contact_with_identities(contact_id)
+        if found is None:
+            raise DoesNotExist(f"contact {contact_id} does not exist")
+        return self.put(*found)
+
+    def peek(self, contact_id: int) -> ContactView | None:
+        """The cached view, if it is fresh; reads nothing."""
         hit = self._views.get(contact_id)
-        if hit is not None and now - hit[0] < self.ttl:
-            return hit[1]
-        contact = await models.Contact.get(id=contact_id)
-        (view,) = await contact_views([contact])
+        return hit[1] if hit is not None and time.monotonic() - hit[0] < self.ttl else None
+
+    def put(self, contact: Mapping[str, Any], identities: Sequence[Mapping[str, Any]]) -> ContactView:
+        """Cache (and return) the view of a contact read as rows (:mod:`nexus.db.inbound_sql`)."""
+        view = ContactView(
+            id=contact["id"], name=contact["name"], attributes=dict(contact["attributes"] or {}),
+            identities=[{"id": i["id"], "channel_type": i["channel_type"], "address": i["address"],
+                         "display_name": i["display_name"], "profile": i["profile"] or {}} for i in identities],
+            created_at=contact["created_at"], email=contact["email"], phone=contact["phone"],
+        )
         if len(self._views) >= self.size:
             self._views.clear()
-        self._views[contact_id] = (now, view)
+        self._views[view.id] = (time.monotonic(), view)
         return view
 
     def remember(self, contact: models.Contact, identities: Sequence[models.ContactIdentity]) -> None:

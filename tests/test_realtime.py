@@ -437,3 +437,42 @@ async def test_installations_sharing_a_redis_server_never_see_each_others_events
             if keys:
                 await client.delete(*keys)
             await client.aclose()
+
+
+async def test_a_message_s_events_cross_processes_as_one_redis_message_in_order(chat_server):
+    """An inbound message's ticket.updated and message.created leave in one tick: one PUBLISH
+    on the installation's events channel carries both, in order, and a client still receives
+    two events, ticket first."""
+    from nexus.realtime import EventEmitter
+
+    server = chat_server
+    emitter: EventEmitter = server.nexus.events.emitter
+    _, token = await server.agent("admin@example.com", role="admin")
+    listener = await Listener().connect(server.url, token)
+    pubsub = server.nexus.redis.pubsub()
+    await pubsub.subscribe(emitter.channel)
+    try:
+        async def next_batch() -> list:
+            message = await wait_for(lambda: pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0),
+                                     message="a batch on the events channel")
+            host, _, body = message["data"].partition(b"\n")
+            assert host.decode() == emitter.host_id
+            return json.loads(body)
+
+        await receive(server, "batch-1", "alice", "first")
+        assert [name for name, _, _ in await next_batch()] == ["ticket.created", "message.created"]
+        await listener.wait("message.created", lambda m: m["text"] == "first")
+        seen = len(listener.events)
+
+        await receive(server, "batch-2", "alice", "second")
+        batch = await next_batch()
+        assert [(name, payload.get("text")) for name, payload, _ in batch] == [
+            ("ticket.updated", None), ("message.created", "second")]
+        assert batch[0][2] == batch[1][2] == ["admins", "unassigned"]
+        await listener.wait("message.created", lambda m: m["text"] == "second")
+        names = [name for name, _ in listener.events[seen:]]
+        assert names == ["ticket.updated", "message.created"], "each event once, in order"
+        assert listener.events[seen][1]["changes"] == {"last_message_at": None}
+    finally:
+        await pubsub.aclose()
+        await listener.close()
