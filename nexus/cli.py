@@ -173,6 +173,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     workers, worker_class = workers or server.workers, worker_class or server.worker_class
     if workers > 1 and setup.settings.embedded_redis:
         raise Fail("config error: server.workers: several processes need a shared Redis; set REDIS_URL", 2)
+    if setup.settings.inbox.process_on == "workers" and setup.settings.embedded_redis:
+        raise Fail("config error: inbox.process_on: \"workers\" needs a shared Redis for `nexus worker` processes; "
+                   "set REDIS_URL, or use \"auto\"", 2)
     for warning in setup.warnings:
         logger.warning(warning)
     logger.info("starting Nexus %s: %s process(es), %s loop", __version__, workers, worker_class)
@@ -208,7 +211,7 @@ async def announce_demo(setup: Setup, demo: Any, host: str, port: int) -> None:
 @click.option("--worker-class", type=click.Choice(["asyncio", "uvloop"]), help="Event loop.")
 @click.pass_context
 def worker(ctx: click.Context, worker_class: str | None) -> None:
-    """Deliver replies only; run any number of these beside `nexus serve`."""
+    """Deliver replies and process stored webhooks; run any number of these beside `nexus serve`."""
     from nexus.server import run_worker
     from nexus.startup import check_database, check_redis, check_search
 

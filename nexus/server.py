@@ -157,7 +157,8 @@ def serve(setup: Setup, *, host: str, port: int, workers: int, worker_class: str
 
 
 def run_worker(setup: Setup, worker_class: str = "asyncio") -> int:
-    """A delivery-only process (``nexus worker``): no HTTP, no receivers."""
+    """A worker process (``nexus worker``): deliveries and stored webhook payloads; no HTTP,
+    no receivers."""
     from nexus.runtime import Nexus
 
     async def main() -> None:

@@ -197,6 +197,17 @@ class InboxSettings(Section):
     #: A payload's processing claim is valid this long without a heartbeat from its processor
     #: (it renews it three times a lease); then any process's sweep takes the payload back.
     lease: Duration = Field(30.0, gt=0)
+    #: Where stored payloads are processed. ``auto``: on ``nexus worker`` processes while at
+    #: least one runs (API processes then only store and acknowledge), otherwise in the API
+    #: process that stored them; ``api``: in the process that stored them (workers help only
+    #: with what overflows); ``workers``: only on workers (needs Redis; payloads wait while no
+    #: worker runs).
+    process_on: Literal["auto", "api", "workers"] = "auto"
+    #: Payloads stored in one commit at most (a grouped commit of concurrent webhooks).
+    commit_batch: int = Field(64, ge=1, le=500)
+    #: How long a commit waits for more payloads to join it; 0: none, a commit takes what
+    #: arrived while the previous one was under way.
+    commit_wait: Annotated[float, BeforeValidator(parse_duration), Field(ge=0.0, le=0.05)] = 0.0
 
 
 class SearchSettings(Section):
