@@ -14,6 +14,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from nexus.db import models
 from nexus.realtime import NAMESPACE as AGENTS_NAMESPACE
+from nexus.redis_backend import pubsub_channel
 from nexus.types import AttachmentView, MessageView
 from nexus.views import attachment_view, message_views
 
@@ -69,7 +70,7 @@ class PluginPush:
             return  # no server here and no Redis to reach one: nobody can be listening
         if self._manager is None:
             self._manager = socketio.AsyncRedisManager(
-                settings.redis.url, channel=settings.redis_key("socketio"), write_only=True
+                settings.redis.url, channel=pubsub_channel(settings, "socketio"), write_only=True
             )
         await self._manager.emit(event, data, namespace=namespace, room=room)
 
