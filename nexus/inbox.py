@@ -46,7 +46,7 @@ from nexus.db.inbox_sql import ClaimedPayload, NewPayload, claim_pending, insert
 from nexus.group_commit import GroupCommit
 from nexus.inbox_workers import ANNOUNCE_EVERY, InboxWorkers
 from nexus.lease import Claim, Lease
-from nexus.payloads import decode_payload_async, encode_payload
+from nexus.payloads import decode_payload_async, encode_payload_async
 
 if TYPE_CHECKING:
     from nexus.channels import ChannelRuntime
@@ -128,8 +128,8 @@ class Inbox:
         """Commit the payload (with those of concurrent calls); it is then processed in the
         background. Returns once the row is committed."""
         kept = {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS}
+        text, encoding = await encode_payload_async(payload)  # any bytes: invalid UTF-8 and NUL included
         local = bool(self._tasks) and self.processes_here and self._queue.qsize() + self._reserved < QUEUE_SIZE
-        text, encoding = encode_payload(payload)  # any bytes: invalid UTF-8 and NUL included
         token, expires = None, None
         if local:
             token, claimed = self.claims.born_claimed()
