@@ -385,16 +385,16 @@ class Inbox:
                     return queued
                 claimed = await claim_pending(room, lease=self.claims.duration, at=now())
                 for payload in claimed:
-                    if self._hold(self._work(payload)):
+                    if self._hold(await self._work(payload)):
                         queued += 1
                 if len(claimed) < room:
                     self._backlog = False
                     return queued
 
-    def _work(self, payload: ClaimedPayload) -> Work:
+    async def _work(self, payload: ClaimedPayload) -> Work:
         runtime = self.nexus.channels.by_id(payload.channel_id)
         channel = runtime.name if runtime is not None else f"#{payload.channel_id}"
-        return Work(payload.id, channel, decode_payload(payload.payload, payload.payload_encoding),
+        return Work(payload.id, channel, await decode_payload_async(payload.payload, payload.payload_encoding),
                     payload.headers, payload.attempts, self.claims.held_claim(payload.id, payload.claim_token))
 
     async def _puller(self) -> None:
