@@ -27,7 +27,7 @@ from nexus.delivery.order import first_pending_of
 from nexus.instances import ChannelSpec
 from nexus.pipeline import active_key
 from nexus.realtime import rooms_for_ticket
-from nexus.storage import sha256_hex
+from nexus.storage import sha256_of
 from nexus.types import DeliveryStatus, MessageView, TicketView
 from nexus.views import message_view, ticket_view
 
@@ -336,6 +336,7 @@ class Tickets:
                 raise TicketError(413, "attachment_too_large", f"{attachment.filename} is larger than {limit} bytes", "attachments")
 
         keys = [await self.nexus.storage.save(a.data, a.filename) for a in attachments]
+        digests = [await sha256_of(a.data) for a in attachments]  # before the row lock is taken
         first_response = False
         try:
             async with in_transaction() as conn:
@@ -347,11 +348,11 @@ class Tickets:
                     reply_to_id=reply_to_id, status=DeliveryStatus.QUEUED, status_changed_at=now(),
                     auto_submitted=automatic, metadata=dict(metadata or {}), using_db=conn,
                 )
-                for attachment, key in zip(attachments, keys, strict=True):
+                for attachment, key, digest in zip(attachments, keys, digests, strict=True):
                     await models.Attachment.create(
                         message_id=message.id, filename=attachment.filename[:255],
                         content_type=attachment.content_type[:255], size=len(attachment.data),
-                        storage_key=key, sha256=sha256_hex(attachment.data), using_db=conn,
+                        storage_key=key, sha256=digest, using_db=conn,
                     )
                 fields = ["last_message_at", "updated_at"]
                 locked.last_message_at = now()

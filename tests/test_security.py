@@ -70,10 +70,14 @@ async def test_unauthenticated_bodies_are_limited_to_a_few_kilobytes(chat_server
                                         headers={"Content-Type": "application/json"})
         assert_error(response, 401, "unauthorized")
     # Authenticated uploads keep the large limit.
-    attachment = base64.b64encode(b"%PDF" + b"0" * 3_000_000).decode()
+    content = b"%PDF" + b"0" * 3_000_000
+    attachment = base64.b64encode(content).decode()
     status, reply = await server.api("POST", f"/tickets/{ticket}/messages", token, {
         "text": "the file", "attachments": [{"filename": "big.pdf", "content_type": "application/pdf", "data": attachment}]})
     assert status == 202, reply
+    # Decoded and hashed off the event loop, to the same bytes and digest.
+    (stored,) = await models.Attachment.filter(message_id=reply["id"])
+    assert (stored.size, stored.sha256) == (len(content), hashlib.sha256(content).hexdigest())
     # ... and only they: other authenticated bodies stop at 1 MB.
     response = await server.request("PATCH", f"/api/v1/tickets/{ticket}", token=token,
                                     data=json.dumps({"subject": "z" * 1_100_000}), headers={"Content-Type": "application/json"})
