@@ -4,7 +4,6 @@ PostgreSQL, with the lease's and the per-ticket order's conditions."""
 from __future__ import annotations
 
 import asyncio
-import os
 from datetime import timedelta
 
 import pytest
@@ -15,22 +14,11 @@ from nexus.clock import now
 from nexus.db import close_database, models, open_database
 from nexus.delivery import sql
 from nexus.lease import new_token
-from nexus.testing.backends import create_backends, drop_backends, truncate
+from nexus.testing.backends import truncate
 from nexus.types import DeliveryStatus
-from tests.helpers import PG_ADMIN
+from tests.test_sql import database  # noqa: F401 - the two-dialect fixture
 
-DIALECTS = ["sqlite", "postgres"]
 LEASE = timedelta(minutes=1)
-
-
-@pytest_asyncio.fixture(scope="module", params=DIALECTS, loop_scope="session")
-async def database(request):
-    backends = await create_backends("sqlite" if request.param == "sqlite" else PG_ADMIN,
-                                     os.environ.get("NEXUS_TEST_REDIS", ""))
-    try:
-        yield request.param, backends.database_url
-    finally:
-        await drop_backends(backends)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
